@@ -1,0 +1,40 @@
+import 'dotenv/config';
+import { loadConfig, type Config } from '../config.js';
+import { createLogger, setLogger, type Logger } from '../log.js';
+import { migrateLatest, openDatabase, type Knex } from '../store/db.js';
+
+export interface CommandContext {
+  config: Config;
+  knex: Knex;
+  log: Logger;
+}
+
+/** The CLI's logger: terse and human on a terminal, warnings and up by default. */
+export function cliLogger(config: Config): Logger {
+  const logger = createLogger({
+    level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn',
+    pretty: config.LOG_PRETTY ?? Boolean(process.stderr.isTTY),
+    destination: process.stderr,
+  });
+  setLogger(logger);
+  return logger;
+}
+
+/**
+ * Runs a command against the service's database: DATABASE_URL, or the embedded
+ * PostgreSQL under DATA_DIR, joining the running service's server or starting one.
+ */
+export async function withDatabase<T>(
+  fn: (ctx: CommandContext) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
+  const config = loadConfig();
+  const log = cliLogger(config);
+  const db = await openDatabase(config, log);
+  try {
+    if (options.migrate ?? true) await migrateLatest(db.knex);
+    return await fn({ config, knex: db.knex, log });
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,50 @@
+import { Command } from 'commander';
+import { migrateLatest, migrateRollback, migrationStatus } from '../store/db.js';
+import { withDatabase } from './context.js';
+import { registerImportCommand } from './import-command.js';
+
+/** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
+export function buildProgram(): Command {
+  const program = new Command('acuerdo')
+    .description('acuerdo: the omnichannel debt-negotiation bot. Commands work against the same database as the service.')
+    .showHelpAfterError();
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .option('--rollback', 'undo the last batch of migrations')
+    .option('--all', 'with --rollback: undo every migration')
+    .option('--status', 'list applied and pending migrations')
+    .action(async (opts: { rollback?: boolean; all?: boolean; status?: boolean }) => {
+      await withDatabase(
+        async ({ knex }) => {
+          if (opts.status) {
+            const { completed, pending } = await migrationStatus(knex);
+            for (const m of completed) process.stdout.write(`applied  ${m}\n`);
+            for (const m of pending) process.stdout.write(`pending  ${m}\n`);
+            return;
+          }
+          const names = opts.rollback ? await migrateRollback(knex, opts.all) : await migrateLatest(knex);
+          const verb = opts.rollback ? 'Rolled back' : 'Applied';
+          process.stdout.write(names.length ? `${verb} ${names.length}: ${names.join(', ')}\n` : `Nothing to ${opts.rollback ? 'roll back' : 'apply'}.\n`);
+        },
+        { migrate: false },
+      );
+    });
+
+  registerImportCommand(program);
+
+  program
+    .command('start')
+    .description('run the service (same as npm start)')
+    .action(async () => {
+      const { main } = await import('../main.js');
+      await main();
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,64 @@
+/**
+ * The engine's public contract with the channels: one message type in, replies out.
+ * Channel adapters (channels/*) import only these types and the Engine.
+ */
+
+/** Every transport acuerdo speaks. "api" is the REST chat API (the seed system's channel). */
+export const CHANNELS = ['api', 'webchat', 'telegram', 'botframework', 'whatsapp-web', 'whatsapp-cloud'] as const;
+export type ChannelName = (typeof CHANNELS)[number];
+
+/** What a debtor sent, in any channel. */
+export interface InboundMessage {
+  channel: ChannelName;
+  /** The sender's id on that channel (chat id, phone, visitor id…). */
+  from: string;
+  /** The transport's id for this delivery; a repeated id gets no second reply. */
+  messageId: string;
+  text?: string;
+  /** Set when the debtor pressed a button. */
+  buttonId?: string;
+  /** Set when the debtor sent something other than text (photo, voice note, sticker…). */
+  media?: { kind: string };
+  at: Date;
+  /** Channel-specific address data to keep on the conversation (e.g. a Bot Framework reference). */
+  channelRef?: unknown;
+}
+
+export interface Button {
+  id: string;
+  text: string;
+}
+
+/** One message of the bot's answer. */
+export interface Reply {
+  text: string;
+  buttons?: Button[];
+}
+
+/** A transport that can deliver replies to a channel user. */
+export interface OutboundChannel {
+  readonly name: ChannelName;
+  /**
+   * Delivers the replies in order. Throws ChannelApiError when the transport refused
+   * or failed; the outbox retries by its `retryable` and `retryAfterMs`.
+   * May return the provider's message id, kept for delivery-status callbacks.
+   */
+  send(to: string, replies: Reply[], options?: { channelRef?: unknown }): Promise<{ externalId?: string } | void>;
+}
+
+/** What one turn produced. The replies are also queued in the outbox and sent after commit. */
+export interface TurnResult {
+  conversationId: string;
+  /** The flow state after the turn. */
+  state: string;
+  replies: Reply[];
+  /** The conversation's context after the turn (debtor data only once identified). */
+  context: Record<string, unknown>;
+  /** True when this delivery was already handled: nothing was done and no reply is sent. */
+  duplicate: boolean;
+}
+
+/** What channel adapters call for every inbound message. */
+export interface MessageHandler {
+  handle(message: InboundMessage): Promise<TurnResult>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The few error classes acuerdo throws on purpose. Each carries the context an
+ * engineer on call needs; callers decide what to do by class, never by message.
+ */
+export class AcuerdoError extends Error {
+  override name = 'AcuerdoError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The environment holds a missing or wrong value. `issues` names each variable. */
+export class ConfigError extends AcuerdoError {
+  override name = 'ConfigError';
+  constructor(readonly issues: { variable: string; expected: string }[]) {
+    super(
+      'Invalid configuration:\n' + issues.map((i) => `  ${i.variable}: ${i.expected}`).join('\n'),
+    );
+  }
+}
+
+/** A row of an imported spreadsheet is wrong. `line` is the file's 1-based line number. */
+export interface RowProblem {
+  line: number;
+  reason: string;
+}
+
+export class ImportError extends AcuerdoError {
+  override name = 'ImportError';
+  constructor(
+    message: string,
+    readonly problems: RowProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A flow file is broken; the position points at the offending YAML node. */
+export class FlowDefinitionError extends AcuerdoError {
+  override name = 'FlowDefinitionError';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}:${column}: ${reason}`);
+  }
+}
+
+/** A remote channel API refused or failed a call. `retryAfterMs` is set when it said when to retry. */
+export class ChannelApiError extends AcuerdoError {
+  override name = 'ChannelApiError';
+  constructor(
+    message: string,
+    readonly channel: string,
+    readonly options: { retryable: boolean; retryAfterMs?: number; code?: string | number; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+  }
+}
+
+/** A conversation turn failed; the turn's transaction was rolled back. */
+export class TurnError extends AcuerdoError {
+  override name = 'TurnError';
+  constructor(
+    message: string,
+    readonly conversationId: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,66 @@
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { pingDatabase, type Knex } from '../store/db.js';
+
+export interface AppDeps {
+  knex: Knex;
+  config: Config;
+  log: Logger;
+  /** Routers mounted at their path, in order, before the 404 handler. */
+  routes?: { path: string; router: Router }[];
+  /** Called with the app before the JSON body parser, for routes that need the raw body (webhooks). */
+  beforeBodyParsers?: (app: Express) => void;
+}
+
+/** The JSON error body every endpoint answers with. */
+export interface ErrorBody {
+  error: string;
+  details?: unknown;
+}
+
+const JSON_LIMIT = '64kb';
+
+/** The express app: health, JSON parsing with clear 400/413 answers, and the mounted routers. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  deps.beforeBodyParsers?.(app);
+  app.use(express.json({ limit: JSON_LIMIT }));
+
+  app.get('/api/v1/chat/test', async (_req, res) => {
+    const ok = await pingDatabase(deps.knex);
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ok' : 'unavailable',
+      database: ok ? 'ok' : 'unreachable',
+      service: 'acuerdo',
+      time: new Date().toISOString(),
+    });
+  });
+
+  for (const { path, router } of deps.routes ?? []) app.use(path, router);
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', details: `${req.method} ${req.path}` } satisfies ErrorBody);
+  });
+
+  const onError: ErrorRequestHandler = (err: { type?: string; status?: number; message?: string }, req, res, _next) => {
+    if (err.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'invalid_json', details: err.message } satisfies ErrorBody);
+      return;
+    }
+    if (err.type === 'entity.too.large') {
+      res.status(413).json({ error: 'payload_too_large', details: `the limit is ${JSON_LIMIT}` } satisfies ErrorBody);
+      return;
+    }
+    if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+      res.status(err.status).json({ error: 'bad_request', details: err.message } satisfies ErrorBody);
+      return;
+    }
+    deps.log.error({ err, path: req.path }, 'request failed');
+    res.status(500).json({ error: 'internal_error' } satisfies ErrorBody);
+  };
+  app.use(onError);
+  return app;
+}

