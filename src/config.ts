@@ -21,7 +21,12 @@ const positiveInt = (what: string) =>
  */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }).default('development'),
-  PORT: port.default(3000),
+  PORT: z.coerce
+    .number({ message: 'expected a TCP port number (0-65535; 0 picks a free one)' })
+    .int({ message: 'expected a TCP port number (0-65535; 0 picks a free one)' })
+    .min(0, { message: 'expected a TCP port number (0-65535; 0 picks a free one)' })
+    .max(65535, { message: 'expected a TCP port number (0-65535; 0 picks a free one)' })
+    .default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url({ message: 'expected an absolute URL such as https://bot.example.com' }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),

@@ -30,8 +30,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createKnex(connectionString: string, poolMax = 10): Knex {
+export function createKnex(connectionString: string, poolMax = 10, log?: Logger): Knex {
   return knexFactory({
+    // knex prints pool and connection trouble to the console unless given a logger.
+    log: {
+      warn: (message: unknown) => log?.warn({ knex: message }, 'database warning'),
+      error: (message: unknown) => log?.error({ knex: message }, 'database error'),
+      deprecate: (message: unknown) => log?.debug({ knex: message }, 'database deprecation'),
+      debug: (message: unknown) => log?.debug({ knex: message }, 'database debug'),
+    },
     client: 'pg',
     connection: { connectionString, application_name: 'acuerdo' },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
@@ -51,7 +58,7 @@ function describe(connectionString: string): string {
  */
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
   if (config.DATABASE_URL) {
-    const knex = createKnex(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+    const knex = createKnex(config.DATABASE_URL, config.DATABASE_POOL_MAX, log);
     return { knex, description: describe(config.DATABASE_URL), close: () => knex.destroy() };
   }
   const server = await ensureEmbeddedPostgres({
@@ -60,7 +67,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     database: 'acuerdo',
     log,
   });
-  const knex = createKnex(server.connectionString('acuerdo'), config.DATABASE_POOL_MAX);
+  const knex = createKnex(server.connectionString('acuerdo'), config.DATABASE_POOL_MAX, log);
   return {
     knex,
     embedded: server,

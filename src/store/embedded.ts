@@ -26,6 +26,8 @@ export interface EmbeddedServer {
    * client is connected to it (the last process out turns off the lights).
    */
   release(): Promise<void>;
+  /** Stops the server now, disconnecting every client. */
+  stop(): Promise<void>;
 }
 
 interface Binaries {
@@ -197,6 +199,12 @@ export async function ensureEmbeddedPostgres(options: {
   }
   log.debug({ port: serverPort, startedHere }, 'embedded PostgreSQL ready');
 
+  const stop = async () => {
+    await pgCtl(bin, ['stop', '-D', pgDir, '-m', 'fast', '-w']).catch((err: unknown) =>
+      log.warn({ err }, 'could not stop the embedded PostgreSQL'),
+    );
+  };
+
   return {
     port: serverPort,
     dataDir: pgDir,
@@ -222,9 +230,8 @@ export async function ensureEmbeddedPostgres(options: {
         log.debug({ others }, 'embedded PostgreSQL still in use; leaving it running');
         return;
       }
-      await pgCtl(bin, ['stop', '-D', pgDir, '-m', 'fast', '-w']).catch((err: unknown) =>
-        log.warn({ err }, 'could not stop the embedded PostgreSQL'),
-      );
+      await stop();
     },
+    stop,
   };
 }

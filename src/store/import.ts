@@ -209,7 +209,7 @@ export function parsePortfolioCsv(buffer: Buffer): {
       relax_column_count: true,
       skip_empty_lines: true,
       trim: true,
-    }) as { record: string[]; info: { lines: number } }[];
+    }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (err) {
     const e = err as { lines?: number; message: string };
     throw new ImportError(`The file is not valid CSV${e.lines ? ` (line ${e.lines})` : ''}: ${e.message}`, [
