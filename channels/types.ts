@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type { Express } from 'express';
 import type { Config } from '../src/config.js';
 import type { ChannelName, MessageHandler, OutboundChannel } from '../src/engine/types.js';
@@ -23,6 +24,8 @@ export interface ChannelAdapter {
   readonly outbound: OutboundChannel;
   /** Adds the adapter's routes (webhooks) to the app, before the JSON body parser. */
   mount?(app: Express): void;
+  /** Attaches to the HTTP server once it exists (WebSocket upgrades). */
+  attachServer?(server: http.Server): void;
   /** Starts long-running work (polling, a linked phone's browser). */
   start?(): Promise<void>;
   stop?(): Promise<void>;
