@@ -1,0 +1,32 @@
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+
+/** Compares two secrets in constant time (hashing first, so lengths don't leak either). */
+export function safeEqual(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b) && given.length === expected.length;
+}
+
+/**
+ * Guards the admin API with `Authorization: Bearer <ADMIN_TOKEN>`. Missing or wrong
+ * gets 401. With no token configured the admin API is off: every request gets 404,
+ * and start-up warns about it.
+ */
+export function requireAdminToken(token: () => string | undefined): RequestHandler {
+  return (req, res, next) => {
+    const expected = token();
+    if (!expected) {
+      res.status(404).json({ error: 'admin_api_disabled', details: 'set ADMIN_TOKEN to enable the admin API' });
+      return;
+    }
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match?.[1] || !safeEqual(match[1].trim(), expected)) {
+      res.set('WWW-Authenticate', 'Bearer realm="acuerdo-admin"');
+      res.status(401).json({ error: 'unauthorized', details: 'a valid Bearer token is required' });
+      return;
+    }
+    next();
+  };
+}
