@@ -49,7 +49,7 @@ describe('configuration', () => {
 
   it('.env.example documents every variable', () => {
     const example = fs.readFileSync(path.join(root, '.env.example'), 'utf8');
-    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Za-z][A-Za-z0-9_]+)=/gm)].map((m) => m[1]));
     const missing = Object.keys(envSchema.shape).filter((k) => !documented.has(k));
     assert.deepEqual(missing, [], `.env.example lacks ${missing.join(', ')}`);
   });

@@ -1,0 +1,322 @@
+/**
+ * The local intent model: natural's naive-Bayes classifier over Spanish-stemmed chat
+ * words, trained from the corpus in src/nlu/corpus and stored as JSON in src/nlu/model.
+ *
+ * natural stays the trainer and the storage format. Scoring is done here, from the
+ * classifier's learned counts, for two reasons measured in docs/nlu.md: natural builds a
+ * vector over the whole vocabulary for every message (too slow for 20,000 msg/s), and its
+ * scores are unnormalized products that underflow to 0, not probabilities.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier';
+import PorterStemmerEs from 'natural/lib/natural/stemmers/porter_stemmer_es';
+import { AcuerdoError } from '../errors.js';
+import { chatWords } from './normalize.js';
+import { INTENTS, type Intent } from './types.js';
+
+export const DEFAULT_MODEL_PATH = path.resolve(__dirname, 'model', 'intent-model.json');
+export const MODEL_FORMAT = 'acuerdo-intent-model';
+export const MODEL_VERSION = 1;
+/** The only stemmer a model may be restored with; natural silently uses English otherwise. */
+export const STEMMER_NAME = 'porter_es';
+/** Names the chat normalization of normalize.ts; bump it when that changes what tokens come out. */
+export const FEATURIZER_NAME = 'chat-es-v1';
+
+/** The model file is missing, unreadable, or was made for another stemmer or featurizer. */
+export class NluModelError extends AcuerdoError {
+  override name = 'NluModelError';
+}
+
+export interface FeatureOptions {
+  /** Adds pairs of consecutive stems ("no_pued") to the single stems. */
+  bigrams: boolean;
+  /** Marks the first stem of the message ("s_no"): "no ..." opens a refusal. */
+  start?: boolean;
+}
+
+/** Chosen by 5-fold cross-validation on the training corpus (docs/nlu.md). */
+export const DEFAULT_FEATURES: FeatureOptions = { bigrams: true, start: true };
+export const DEFAULT_SMOOTHING = 0.1;
+
+/**
+ * natural's stemmer interface, implemented with acuerdo's chat normalization and
+ * natural's Spanish Porter stemmer. This is what natural's classifier calls on every
+ * document; its plain fields are what natural writes to the JSON under `stemmer`.
+ */
+export interface ChatStemmer {
+  readonly name: typeof STEMMER_NAME;
+  readonly featurizer: typeof FEATURIZER_NAME;
+  readonly options: FeatureOptions;
+  stem(token: string): string;
+  /** The model's features: the unique stems, plus pairs when enabled. */
+  tokenizeAndStem(text: string): string[];
+}
+
+const MARKER = /^x(?:num|emoji)/;
+const stemCache = new Map<string, string>();
+const STEM_CACHE_LIMIT = 50_000;
+
+function stemWord(word: string): string {
+  const cached = stemCache.get(word);
+  if (cached !== undefined) return cached;
+  const stemmed = MARKER.test(word) || word.length < 3 ? word : PorterStemmerEs.stem(word);
+  if (stemCache.size >= STEM_CACHE_LIMIT) stemCache.clear();
+  stemCache.set(word, stemmed);
+  return stemmed;
+}
+
+export function createChatStemmer(options: FeatureOptions = DEFAULT_FEATURES): ChatStemmer {
+  const stemmer: ChatStemmer = {
+    name: STEMMER_NAME,
+    featurizer: FEATURIZER_NAME,
+    options: { ...options },
+    stem: stemWord,
+    tokenizeAndStem(text: string): string[] {
+      const words = chatWords(text).map(stemWord);
+      const out = new Set(words);
+      if (options.bigrams) {
+        for (let i = 1; i < words.length; i++) out.add(`${words[i - 1]}_${words[i]}`);
+      }
+      if (options.start && words.length > 0) out.add(`s_${words[0]}`);
+      return [...out];
+    },
+  };
+  // natural serializes its stemmer with JSON.stringify: keep the functions out of it.
+  for (const key of ['stem', 'tokenizeAndStem'] as const) {
+    Object.defineProperty(stemmer, key, { enumerable: false });
+  }
+  return stemmer;
+}
+
+export interface IntentPrediction {
+  intent: Intent;
+  /** The top intent's probability. */
+  confidence: number;
+  /** Every intent's probability; sums to 1. */
+  probabilities: Record<Intent, number>;
+  /** How many of the message's distinct stems the model has seen in training. */
+  knownStems: number;
+  totalStems: number;
+}
+
+/** The JSON file the model lives in. `classifier` is exactly what natural's `save()` writes. */
+export interface IntentModelFile {
+  format: typeof MODEL_FORMAT;
+  version: typeof MODEL_VERSION;
+  stemmer: typeof STEMMER_NAME;
+  featurizer: typeof FEATURIZER_NAME;
+  features: FeatureOptions;
+  /** Softmax temperature fitted on cross-validated predictions (1 = the plain posterior). */
+  temperature: number;
+  trainedAt: string;
+  examples: number;
+  /** Summary of the cross-validation run at training time, for humans. */
+  crossValidation?: { folds: number; accuracy: number; macroF1: number };
+  /** SHA-256 of the corpus file it was trained from: a test checks the model is not stale. */
+  corpusSha256?: string;
+  classifier: unknown;
+}
+
+export interface LabelledText {
+  text: string;
+  intent: Intent;
+}
+
+/** Raw per-intent log scores of one message, before temperature and coverage. */
+interface RawScores {
+  scores: Float64Array;
+  knownStems: number;
+  totalStems: number;
+}
+
+export class IntentModel {
+  /** Intents in the classifier's order (the order of its learned counts). */
+  readonly labels: Intent[];
+  private readonly featureIndex: Map<string, number>;
+  private readonly logLikelihood: Float64Array;
+  private readonly logPrior: Float64Array;
+  private readonly unigramKnown: Set<string>;
+
+  constructor(
+    /** natural's trained classifier, with the Spanish chat stemmer attached. */
+    readonly classifier: BayesClassifier,
+    readonly stemmer: ChatStemmer,
+    readonly temperature: number,
+    readonly info: { trainedAt: string; examples: number; crossValidation?: IntentModelFile['crossValidation']; corpusSha256?: string },
+  ) {
+    const bayes = classifier.classifier;
+    const labels = Object.keys(bayes.classFeatures);
+    for (const label of labels) {
+      if (!(INTENTS as readonly string[]).includes(label)) throw new NluModelError(`the model knows an unknown intent "${label}"`);
+    }
+    this.labels = labels as Intent[];
+    const k = labels.length;
+    const featureNames = Object.keys(classifier.features);
+    this.featureIndex = new Map(featureNames.map((f, i) => [f, i]));
+    this.unigramKnown = new Set(featureNames.filter((f) => !f.includes('_')));
+    this.logPrior = new Float64Array(k);
+    this.logLikelihood = new Float64Array(featureNames.length * k);
+    labels.forEach((label, c) => {
+      const total = bayes.classTotals[label] ?? 1;
+      const counts = bayes.classFeatures[label] ?? {};
+      this.logPrior[c] = Math.log(total / bayes.totalExamples);
+      for (let i = 0; i < featureNames.length; i++) {
+        // apparatus' own formula: documents with the feature (+ smoothing) over documents of the label
+        const count = counts[i] || bayes.smoothing;
+        this.logLikelihood[i * k + c] = Math.log(count / total);
+      }
+    });
+  }
+
+  /** Per-intent log posterior (unnormalized) of a message, as natural's classifier defines it. */
+  rawScores(text: string): RawScores {
+    const k = this.labels.length;
+    const scores = Float64Array.from(this.logPrior);
+    const features = this.stemmer.tokenizeAndStem(text);
+    let known = 0;
+    let total = 0;
+    for (const f of features) {
+      const isUnigram = !f.includes('_');
+      if (isUnigram) {
+        total++;
+        if (this.unigramKnown.has(f)) known++;
+      }
+      const idx = this.featureIndex.get(f);
+      if (idx === undefined) continue;
+      const row = idx * k;
+      for (let c = 0; c < k; c++) scores[c]! += this.logLikelihood[row + c]!;
+    }
+    return { scores, knownStems: known, totalStems: total };
+  }
+
+  predict(text: string): IntentPrediction {
+    return this.fromScores(this.rawScores(text), this.temperature);
+  }
+
+  /**
+   * The normalized posterior, softened by the fitted temperature, then mixed with the
+   * uniform distribution in proportion to the share of the message's stems the model has
+   * never seen: a message in another language, or made of unknown words, gets a
+   * confidence near 1/13 however the few known words lean.
+   */
+  fromScores(raw: RawScores, temperature: number): IntentPrediction {
+    const k = this.labels.length;
+    const probabilities = {} as Record<Intent, number>;
+    for (const intent of INTENTS) probabilities[intent] = 0;
+    if (raw.knownStems === 0 || raw.totalStems === 0) {
+      for (const label of this.labels) probabilities[label] = 1 / k;
+      return { intent: 'fuera_de_tema', confidence: 1 / k, probabilities, knownStems: 0, totalStems: raw.totalStems };
+    }
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) max = Math.max(max, raw.scores[c]! / temperature);
+    let sum = 0;
+    const exp = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      exp[c] = Math.exp(raw.scores[c]! / temperature - max);
+      sum += exp[c]!;
+    }
+    const coverage = raw.knownStems / raw.totalStems;
+    let best = 0;
+    for (let c = 0; c < k; c++) {
+      const p = coverage * (exp[c]! / sum) + (1 - coverage) / k;
+      probabilities[this.labels[c]!] = p;
+      if (p > probabilities[this.labels[best]!]) best = c;
+    }
+    const intent = this.labels[best]!;
+    return { intent, confidence: probabilities[intent], probabilities, knownStems: raw.knownStems, totalStems: raw.totalStems };
+  }
+
+  toJSON(): IntentModelFile {
+    return {
+      format: MODEL_FORMAT,
+      version: MODEL_VERSION,
+      stemmer: STEMMER_NAME,
+      featurizer: FEATURIZER_NAME,
+      features: this.stemmer.options,
+      temperature: this.temperature,
+      trainedAt: this.info.trainedAt,
+      examples: this.info.examples,
+      ...(this.info.crossValidation ? { crossValidation: this.info.crossValidation } : {}),
+      ...(this.info.corpusSha256 ? { corpusSha256: this.info.corpusSha256 } : {}),
+      classifier: JSON.parse(JSON.stringify(this.classifier)) as unknown,
+    };
+  }
+}
+
+export interface TrainOptions {
+  features?: FeatureOptions;
+  smoothing?: number;
+  /** Softmax temperature; fit it with crossValidate() (the train command does). */
+  temperature?: number;
+  crossValidation?: IntentModelFile['crossValidation'];
+  corpusSha256?: string;
+}
+
+/** Trains natural's classifier on the examples. Quick: no cross-validation here. */
+export function trainIntentModel(examples: LabelledText[], options: TrainOptions = {}): IntentModel {
+  const stemmer = createChatStemmer(options.features ?? DEFAULT_FEATURES);
+  const classifier = new BayesClassifier(stemmer, options.smoothing ?? DEFAULT_SMOOTHING);
+  for (const { text, intent } of examples) classifier.addDocument(text, intent);
+  classifier.train();
+  return new IntentModel(classifier, stemmer, options.temperature ?? 1, {
+    trainedAt: new Date().toISOString(),
+    examples: examples.length,
+    crossValidation: options.crossValidation,
+    corpusSha256: options.corpusSha256,
+  });
+}
+
+/** Checks a model file and restores natural's classifier with the Spanish chat stemmer. */
+export function parseIntentModel(json: unknown): IntentModel {
+  if (typeof json !== 'object' || json === null) throw new NluModelError('the model file is not a JSON object');
+  const file = json as Partial<IntentModelFile>;
+  if (file.format !== MODEL_FORMAT || file.version !== MODEL_VERSION) {
+    throw new NluModelError(`not an acuerdo intent model (format ${String(file.format)}, version ${String(file.version)})`);
+  }
+  if (file.stemmer !== STEMMER_NAME) {
+    throw new NluModelError(`the model was trained with stemmer "${String(file.stemmer)}"; acuerdo needs "${STEMMER_NAME}"`);
+  }
+  if (file.featurizer !== FEATURIZER_NAME) {
+    throw new NluModelError(`the model was trained with featurizer "${String(file.featurizer)}"; retrain it with \`acuerdo train\``);
+  }
+  const stored = file.classifier as { stemmer?: { name?: string } } | undefined;
+  if (!stored || typeof stored !== 'object' || stored.stemmer?.name !== STEMMER_NAME) {
+    throw new NluModelError('the stored classifier does not name the Spanish stemmer');
+  }
+  // Exactly the features it was trained with: a default here would change what the counts mean.
+  const features: FeatureOptions = { bigrams: Boolean(file.features?.bigrams), start: Boolean(file.features?.start) };
+  const stemmer = createChatStemmer(features);
+  // restore() mutates its argument; work on a copy so the caller's object stays as read.
+  const classifier = BayesClassifier.restore(structuredClone(file.classifier), stemmer);
+  const temperature = typeof file.temperature === 'number' && file.temperature > 0 ? file.temperature : 1;
+  return new IntentModel(classifier, stemmer, temperature, {
+    trainedAt: file.trainedAt ?? '',
+    examples: file.examples ?? classifier.docs.length,
+    crossValidation: file.crossValidation,
+    corpusSha256: file.corpusSha256,
+  });
+}
+
+export async function loadIntentModel(file: string = DEFAULT_MODEL_PATH): Promise<IntentModel> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new NluModelError(`cannot read the intent model at ${file}; run \`acuerdo train\``, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new NluModelError(`the intent model at ${file} is not valid JSON`, { cause: err });
+  }
+  return parseIntentModel(json);
+}
+
+export async function saveIntentModel(model: IntentModel, file: string = DEFAULT_MODEL_PATH): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(model.toJSON()) + '\n', 'utf8');
+  await fs.rename(tmp, file);
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { createLogger } from '../../src/log.js';
+import { evaluateUnderstander, readLabelledTsv, HELDOUT_CORPUS, TRAIN_CORPUS } from '../../src/nlu/evaluate.js';
+import { chatWords } from '../../src/nlu/normalize.js';
+import { createUnderstander, INTENTS } from '../../src/nlu/index.js';
+
+/** The quality gate of issue 3: local intent accuracy on the held-out split, never trained on. */
+describe('nlu: held-out accuracy (quality gate)', () => {
+  it('the held-out split shares no message with the training corpus, even after normalization', async () => {
+    const train = new Set((await readLabelledTsv(TRAIN_CORPUS)).map((e) => chatWords(e.text).join(' ')));
+    const heldout = await readLabelledTsv(HELDOUT_CORPUS);
+    const leaked = heldout.filter((e) => train.has(chatWords(e.text).join(' ')));
+    assert.deepEqual(leaked, []);
+    for (const intent of INTENTS) assert.ok(heldout.filter((e) => e.intent === intent).length >= 20, intent);
+  });
+
+  it('gets at least 92% of the held-out intents right with the local pipeline (no OpenAI)', async () => {
+    const nlu = await createUnderstander({
+      settings: () => ({ confidenceThreshold: 0.6, openaiEnabled: false, maxChars: 2000 }),
+      log: createLogger({ level: 'silent', pretty: false }),
+    });
+    const { report, predictions } = await evaluateUnderstander(nlu, await readLabelledTsv(HELDOUT_CORPUS), { local: true });
+    const wrong = predictions.filter((p) => p.predicted !== p.expected).map((p) => `${p.text} (${p.expected} → ${p.predicted})`);
+    assert.ok(report.accuracy >= 0.92, `accuracy ${report.accuracy.toFixed(4)}; wrong: ${wrong.join(' | ')}`);
+    assert.ok(report.macroF1 >= 0.9, `macro-F1 ${report.macroF1.toFixed(4)}`);
+    for (const m of report.perIntent) assert.ok(m.recall >= 0.7, `${m.intent} recall ${m.recall}`);
+  });
+});
