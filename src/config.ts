@@ -42,6 +42,9 @@ export const envSchema = z.object({
   }).default('info'),
   LOG_PRETTY: bool.optional(),
   ADMIN_TOKEN: z.string().min(16, { message: 'expected at least 16 characters (a long random secret)' }).optional(),
+  METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters (a long random secret)' }).optional(),
+  CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number({ message: 'expected a whole number of messages (0 turns the limit off)' }).int().min(0).default(60),
+  ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number({ message: 'expected a whole number of requests (0 turns the limit off)' }).int().min(0).default(600),
 
   // Understanding
   NLU_CONFIDENCE_THRESHOLD: z.coerce
@@ -56,6 +59,62 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: z.url({ message: 'expected an absolute URL such as https://api.openai.com/v1' }).optional(),
   OPENAI_TIMEOUT_MS: positiveInt('a timeout in milliseconds').default(8000),
   OPENAI_MAX_RETRIES: z.coerce.number({ message: 'expected 0 to 10' }).int().min(0).max(10, { message: 'expected 0 to 10' }).default(3),
+
+  // Conversation engine (docs/flows.md)
+  FLOWS_DIR: z.string().min(1).default('./flows'),
+  OUTBOX_POLL_MS: positiveInt('a positive number of milliseconds').default(1000),
+
+  // WhatsApp Web (a linked phone, through whatsapp-web.js and Chromium)
+  WHATSAPP_WEB_ENABLED: bool.default(false),
+  CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  WHATSAPP_WEB_TYPING_MS_PER_CHAR: z.coerce.number({ message: 'expected milliseconds (0 or more)' }).int().min(0, { message: 'expected milliseconds (0 or more)' }).default(40),
+  WHATSAPP_WEB_TYPING_MAX_MS: z.coerce.number({ message: 'expected milliseconds (0 or more)' }).int().min(0, { message: 'expected milliseconds (0 or more)' }).default(6000),
+  WHATSAPP_WEB_MAX_PER_MINUTE: positiveInt('a positive whole number of messages').default(12),
+
+  // WhatsApp Business Cloud API (official)
+  WHATSAPP_CLOUD_ENABLED: bool.default(false),
+  WHATSAPP_CLOUD_TOKEN: z.string().min(1).optional(),
+  WHATSAPP_CLOUD_PHONE_NUMBER_ID: z.string().regex(/^\d+$/, { message: 'expected the numeric phone number id from the Meta app' }).optional(),
+  WHATSAPP_CLOUD_VERIFY_TOKEN: z.string().min(1).optional(),
+  WHATSAPP_CLOUD_APP_SECRET: z.string().min(1).optional(),
+  WHATSAPP_CLOUD_API_VERSION: z.string().regex(/^v\d+\.\d+$/, { message: 'expected a Graph API version such as v21.0' }).default('v21.0'),
+  WHATSAPP_CLOUD_BASE_URL: z.url({ message: 'expected an absolute URL such as https://graph.facebook.com' }).default('https://graph.facebook.com'),
+
+  // Telegram (telegraf). The token alone means long polling; a webhook URL and secret mean webhook mode.
+  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[\w-]{20,}$/, { message: 'expected the token BotFather gave, such as 123456789:AAH...' }).optional(),
+  TELEGRAM_WEBHOOK_URL: z.url({ message: 'expected the public https URL of POST /telegram/webhook' }).optional(),
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, { message: 'expected 16-256 characters of A-Z, a-z, 0-9, _ and -' }).optional(),
+  TELEGRAM_API_ROOT: z.url({ message: 'expected an absolute URL such as https://api.telegram.org' }).default('https://api.telegram.org'),
+
+  // Microsoft Bot Framework (Teams, Web Chat, Emulator). Azure's own variable names.
+  BOTFRAMEWORK_ENABLED: bool.default(false),
+  MicrosoftAppId: z.string().min(1).optional(),
+  MicrosoftAppPassword: z.string().min(1).optional(),
+  // Azure creates new bots single-tenant since July 2025; older multi-tenant bots set MultiTenant.
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'expected MultiTenant, SingleTenant or UserAssignedMSI' }).default('SingleTenant'),
+  MicrosoftAppTenantId: z.string().min(1).optional(),
+
+  // Web chat widget (/widget.js, WebSocket at /webchat/v1/socket; docs/channels/webchat.md)
+  WEBCHAT_ENABLED: bool.default(true),
+  WEBCHAT_SECRET: z.string().min(32, { message: 'expected at least 32 characters (a long random secret)' }).optional(),
+  WEBCHAT_ALLOWED_ORIGINS: z
+    .string()
+    .regex(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'expected * or a comma-separated list of origins such as https://www.agencia.com.co' })
+    .optional(),
+  WEBCHAT_MAX_MESSAGE_CHARS: positiveInt('a positive whole number of characters').default(1000),
+  WEBCHAT_RATE_PER_MINUTE: positiveInt('a positive whole number of messages').default(20),
+  WEBCHAT_DEMO_PAGE: bool.default(true),
+
+  // Lifecycle, scheduled jobs, campaigns and the contact rules (docs/operations.md)
+  SCHEDULER_ENABLED: bool.default(true),
+  CONVERSATION_ARCHIVE_DAYS: positiveInt('a positive whole number of days').default(30),
+  LLM_AUDIT_RETENTION_DAYS: positiveInt('a positive whole number of days').default(90),
+  LOG_RETENTION_DAYS: positiveInt('a positive whole number of days').default(30),
+  CONTACT_LOG_RETENTION_DAYS: positiveInt('a positive whole number of days').default(730),
+  CAMPAIGN_RATE_WHATSAPP_CLOUD: positiveInt('a positive whole number of messages a minute').default(60),
+  CAMPAIGN_RATE_WHATSAPP_WEB: positiveInt('a positive whole number of messages a minute').default(4),
+  CAMPAIGN_RATE_TELEGRAM: positiveInt('a positive whole number of messages a minute').default(20),
+  CAMPAIGN_TEMPLATE_LANGUAGE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { message: 'expected a WhatsApp template language code such as es_CO or es' }).default('es_CO'),
 });
 
 export type Config = z.infer<typeof envSchema> & { dataDir: string };

@@ -35,6 +35,24 @@ export async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  watchLauncher(() => stop('launcher exited'));
+}
+
+/**
+ * npm does not forward SIGTERM to the script it runs: when a process manager stops
+ * `npm start`, npm exits and leaves this process orphaned. Under npm, notice the
+ * parent going away and shut down as if signalled.
+ */
+function watchLauncher(onGone: () => void): void {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 500);
+  timer.unref();
 }
 
 if (require.main === module) {

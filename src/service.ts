@@ -5,6 +5,14 @@ import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
 import { migrateLatest, openDatabase, type Database, type Knex } from './store/db.js';
 import { loadDemoDataIfEmpty } from './store/demo.js';
+import path from 'node:path';
+import { createEngine, createOutbox, type Engine, type Outbox } from './engine/index.js';
+import { loadFlowCatalog } from './flows/index.js';
+import { CHAT_API_PATH, createChatRouter } from './http/chat-routes.js';
+import { createKnexLlmCallRecorder, createUnderstander, detectCedula } from './nlu/index.js';
+import { createChatRateLimiter, operationsRoutes } from './http/admin/index.js';
+import { observeLlmCalls, observeTurns, startOps, tierOfTimeouts } from './ops/index.js';
+import { loadChannels, type ChannelAdapter } from '../channels/index.js';
 
 export interface RunningService {
   /** The URL a person opens, e.g. http://localhost:3000 */
@@ -13,6 +21,10 @@ export interface RunningService {
   knex: Knex;
   database: Database;
   server: http.Server;
+  /** The conversation engine every channel hands its messages to. */
+  engine: Engine;
+  /** Register each channel's OutboundChannel here; replies to it then leave through the outbox. */
+  outbox: Outbox;
   close(): Promise<void>;
 }
 
@@ -24,13 +36,69 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const database = await openDatabase(config, log);
   const { knex } = database;
   const closers: (() => Promise<void>)[] = [];
+  const started: ChannelAdapter[] = [];
+  // Channels stop before the HTTP server closes: server.close() waits for upgraded (WebSocket) connections.
+  const stopChannels = async () => {
+    for (const channel of started.splice(0).reverse()) await channel.stop?.().catch((err: unknown) => log.warn({ err, channel: channel.name }, 'channel stop failed'));
+  };
   try {
     const applied = await migrateLatest(knex);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
     if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log);
 
-    const app = createApp({ knex, config, log, routes: [] });
+    // The conversation engine: flows checked first (a broken flow never starts), the
+    // NLU, the outbox and its retry worker, and the REST chat API (channel "api").
+    const { flows, policies } = loadFlowCatalog(path.resolve(config.FLOWS_DIR));
+    const outbox = createOutbox({ knex, log });
+    outbox.start(config.OUTBOX_POLL_MS);
+    closers.push(() => outbox.stop());
+    // Operations: runtime settings (read live by the NLU, the engine and the rate limits),
+    // turn statistics, alerts and the handoff queue (agent replies leave through the outbox).
+    const ops = await startOps({ knex, config, log, dispatch: (ids) => outbox.dispatch(ids) });
+    closers.push(() => ops.stop());
+    const understander = await createUnderstander({
+      settings: () => ops.settings.nlu(),
+      openai: { apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.OPENAI_TIMEOUT_MS, maxRetries: config.OPENAI_MAX_RETRIES },
+      recorder: observeLlmCalls(createKnexLlmCallRecorder(knex)),
+      log,
+    });
+    const engine = observeTurns(
+      createEngine({
+        knex,
+        understander,
+        flows,
+        policies,
+        log,
+        outbox,
+        messageLimit: (tier) => tierOfTimeouts(ops.settings.current().timeouts, tier).max_messages,
+      }),
+      ops.turnStats,
+    );
+
+    // The channels the configuration enables: their routes before the body parser,
+    // WebSocket upgrades on the server, their replies through the outbox.
+    const channels = await loadChannels({ handler: engine, knex, config, log });
+    for (const channel of channels) outbox.registerChannel(channel.outbound);
+
+    const app = createApp({
+      knex,
+      config,
+      log,
+      routes: [
+        { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
+        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula }) },
+        ...operationsRoutes({ knex, config, log, ops }),
+      ],
+      beforeBodyParsers: (a) => {
+        for (const channel of channels) channel.mount?.(a);
+      },
+    });
     const server = http.createServer(app);
+    for (const channel of channels) {
+      channel.attachServer?.(server);
+      started.push(channel);
+      await channel.start?.();
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.PORT, config.HOST, () => resolve());
@@ -45,8 +113,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
       knex,
       database,
       server,
+      engine,
+      outbox,
       close() {
         closing ??= (async () => {
+          await stopChannels();
           server.closeAllConnections();
           await new Promise<void>((resolve) => server.close(() => resolve()));
           for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
@@ -56,6 +127,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       },
     };
   } catch (err) {
+    await stopChannels();
     await database.close().catch(() => undefined);
     throw err;
   }

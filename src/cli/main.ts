@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import { migrateLatest, migrateRollback, migrationStatus } from '../store/db.js';
 import { withDatabase } from './context.js';
 import { registerImportCommand } from './import-command.js';
+import { registerEngineCommands } from '../engine/cli.js';
+import { registerNluCommands } from '../nlu/cli.js';
+import { registerLifecycleCommands } from '../campaigns/commands.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
 export function buildProgram(): Command {
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
     });
 
   registerImportCommand(program);
+  registerNluCommands(program);
+  registerEngineCommands(program);
+  registerLifecycleCommands(program);
 
   program
     .command('start')

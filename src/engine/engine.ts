@@ -1,0 +1,455 @@
+/**
+ * The conversation engine: one InboundMessage in, the turn's replies out.
+ *
+ * A turn: understand the text (before taking any lock: the NLU may call a remote
+ * model), then in ONE transaction holding the channel user's advisory lock: dedupe the
+ * delivery, find or open the conversation, step the flow, apply its effects, save the
+ * inbound and outbound messages, the state and the outbox row. After commit the
+ * replies leave through the outbox (or, for channels answered inline such as the REST
+ * API, in the caller's response). docs/engine.md explains the one-round-trip fast path
+ * and why the other writers (agents, the scheduler, other processes) are safe.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AcuerdoError, TurnError } from '../errors.js';
+import { DEFAULT_FLOW_NAME } from '../flows/index.js';
+import type { Policy, PolicySet } from '../flows/policies.js';
+import { createPolicySet } from '../flows/policies.js';
+import type { Flow } from '../flows/types.js';
+import type { Logger } from '../log.js';
+import { agreementsTotal, handoffsTotal, messagesTotal, nluResults, turnDuration, turnErrors } from '../metrics.js';
+import type { NluResult, Understander } from '../nlu/types.js';
+import { runAction, type ActionPorts } from './actions.js';
+import {
+  findDebtorById,
+  findDebtorsByCedula,
+  loadTranscript,
+  lockChannelUser,
+  newConversation,
+  portfolioPolicyRow,
+  withTurnSession,
+  type ConversationRow,
+  type StoredMessage,
+  type Transcript,
+  type TurnSession,
+  type TurnWrite,
+} from './conversations.js';
+import { bogotaDate } from './dates.js';
+import type { Effect } from './effects.js';
+import type { Outbox } from './outbox.js';
+import { DEFAULT_MAX_STEPS, renderMessages, runTurn } from './runner.js';
+import { CHANNELS, type ChannelName, type InboundMessage, type MessageHandler, type Reply, type TurnResult } from './types.js';
+
+export interface EngineOptions {
+  knex: Knex;
+  understander: Understander;
+  /** The flows by name (or one flow). New conversations use `defaultFlow`. */
+  flows: ReadonlyMap<string, Flow> | Flow;
+  policies?: PolicySet;
+  log: Logger;
+  /** "Now", for timestamps, due dates and the NLU's relative dates. Tests inject one. */
+  clock?: () => Date;
+  outbox?: Outbox;
+  defaultFlow?: string;
+  maxStepsPerTurn?: number;
+  /** Channels whose replies the caller delivers from the TurnResult (stored as sent). Default: api. */
+  inlineChannels?: readonly ChannelName[];
+  /**
+   * The most inbound messages a conversation may have before a person takes it
+   * (issue 8's per-tier limits). Undefined: no limit.
+   */
+  messageLimit?: (tier: string) => number | undefined;
+  /**
+   * Which turns wait for PostgreSQL to flush them to disk before answering:
+   * - 'effects' (default): turns that record an agreement, an opt-out, a data request,
+   *   a dispute, a handoff or a close. Other turns commit
+   *   asynchronously: a PostgreSQL crash within a fraction of a second after such a turn
+   *   may lose it (the database stays consistent; the conversation resumes one step back).
+   * - 'all': every turn (synchronous_commit as configured on the server).
+   */
+  durability?: 'effects' | 'all';
+}
+
+/** What the shell and tests see beyond the channel contract. */
+export interface EngineTurnResult extends TurnResult {
+  previousState?: string;
+  nlu?: NluResult;
+  status: ConversationRow['status'];
+  /** The states entered this turn and the rule that fired, for the shell and the logs. */
+  trace?: { path: string[]; matched: string };
+}
+
+export interface Engine extends MessageHandler {
+  handle(message: InboundMessage): Promise<EngineTurnResult>;
+  /** Closes the live conversation of a channel user (the chat API's reset). */
+  reset(channel: ChannelName, userId: string): Promise<{ conversationId: string | null }>;
+  transcript(conversationId: string): Promise<Transcript | undefined>;
+  /**
+   * The flow's timeout warning for a silent conversation (issue 8's scheduler sends it
+   * through the outbox): the conversation's flow's `timeout_warning` messages.
+   */
+  timeoutWarning(conversation: { flow: string; context: Record<string, unknown> }, hoursLeft: number): Reply[];
+  readonly flows: ReadonlyMap<string, Flow>;
+}
+
+/** Context keys starting with "_" are the engine's own and never leave it. */
+export function publicContext(context: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(context)) if (!k.startsWith('_')) out[k] = v;
+  return out;
+}
+
+const REFERENCE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+function newReference(): string {
+  const bytes = randomBytes(6);
+  let out = 'AC-';
+  for (const b of bytes) out += REFERENCE_ALPHABET[b % REFERENCE_ALPHABET.length];
+  return out;
+}
+
+/** Checks the message and drops what PostgreSQL text cannot hold (NUL characters). */
+function sanitize(message: InboundMessage): InboundMessage {
+  if (!(CHANNELS as readonly string[]).includes(message.channel)) throw new AcuerdoError(`unknown channel '${message.channel}'`);
+  if (!message.from || message.from.includes('\u0000')) throw new AcuerdoError('an inbound message needs a valid `from`');
+  if (!message.messageId || message.messageId.includes('\u0000')) throw new AcuerdoError('an inbound message needs a valid `messageId`');
+  const strip = (s: string | undefined) => (s === undefined ? undefined : s.replace(/\u0000/g, ''));
+  return {
+    ...message,
+    text: strip(message.text),
+    buttonId: strip(message.buttonId),
+    media: message.media ? { kind: strip(message.media.kind) ?? 'unknown' } : undefined,
+  };
+}
+
+const POLICY_CACHE_MS = 30_000;
+/** Live conversations kept in memory per process for the one-round-trip fast path. */
+const CACHE_SIZE = 5_000;
+
+export function createEngine(options: EngineOptions): Engine {
+  const { knex, understander, log } = options;
+  const clock = options.clock ?? (() => new Date());
+  const flows: ReadonlyMap<string, Flow> = 'states' in options.flows ? new Map([[(options.flows as Flow).name, options.flows as Flow]]) : (options.flows as ReadonlyMap<string, Flow>);
+  const defaultFlowName = options.defaultFlow ?? (flows.has(DEFAULT_FLOW_NAME) ? DEFAULT_FLOW_NAME : ([...flows.keys()][0] ?? DEFAULT_FLOW_NAME));
+  const maybeDefault = flows.get(defaultFlowName);
+  if (!maybeDefault) throw new AcuerdoError(`no flow named '${defaultFlowName}' is loaded`);
+  const defaultFlow: Flow = maybeDefault;
+  const policies = options.policies ?? createPolicySet();
+  const inline = new Set<ChannelName>(options.inlineChannels ?? ['api']);
+  const maxSteps = options.maxStepsPerTurn ?? DEFAULT_MAX_STEPS;
+  const policyCache = new Map<number, { policy: Policy; until: number }>();
+  /** Live conversations as this process last saved them, by "channel:user" (most recent last). */
+  const cache = new Map<string, ConversationRow>();
+  const queues = new Map<string, Promise<void>>();
+
+  function portsFor(session: TurnSession): ActionPorts {
+    return {
+      findDebtors: (cedula) => findDebtorsByCedula(session, cedula),
+      debtorById: (id) => findDebtorById(session, id),
+      async policyFor(portfolioId) {
+        if (portfolioId === null) return policies.defaultPolicy;
+        const cached = policyCache.get(portfolioId);
+        if (cached && cached.until > Date.now()) return cached.policy;
+        const row = await portfolioPolicyRow(session, portfolioId);
+        const policy = policies.forPortfolio(row?.name, row?.policy);
+        policyCache.set(portfolioId, { policy, until: Date.now() + POLICY_CACHE_MS });
+        return policy;
+      },
+      today: () => bogotaDate(clock()),
+      newReference,
+    };
+  }
+
+  /** Applies the effects to the conversation and lists the rows they add, written with the turn. */
+  function applyEffects(conv: ConversationRow, effects: Effect[], now: Date, message: InboundMessage): TurnWrite['rows'] {
+    const rows: TurnWrite['rows'] = [];
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'bind_debtor':
+          conv.debtor_id = e.debtorId;
+          conv.portfolio_id = e.portfolioId;
+          conv.tier = e.tier;
+          break;
+        case 'record_agreement':
+          rows.push({
+            table: 'agreements',
+            values: {
+              conversation_id: conv.id,
+              debtor_id: e.debtorId,
+              portfolio_id: e.portfolioId,
+              kind: e.planKind,
+              total: e.total,
+              installments: e.installments,
+              installment_amount: e.installmentAmount,
+              first_due_date: e.firstDueDate,
+              channel: conv.channel,
+              reference: e.reference,
+              created_at: now,
+            },
+          });
+          break;
+        case 'record_event':
+          rows.push({
+            table: 'conversation_events',
+            values: { conversation_id: conv.id, debtor_id: conv.debtor_id, kind: e.event, details: e.details, created_at: now },
+          });
+          break;
+        case 'data_request':
+        case 'opt_out':
+          rows.push({
+            table: 'opt_outs',
+            values: {
+              debtor_id: conv.debtor_id,
+              channel: conv.channel,
+              user_id: message.from,
+              kind: e.kind === 'opt_out' ? 'no_contactar' : 'borrar_datos',
+              message: e.message ?? null,
+              // A revocation takes effect at once; a data request waits for a person.
+              status: e.kind === 'opt_out' ? 'done' : 'open',
+              due_date: e.kind === 'data_request' ? e.dueDate : null,
+              conversation_id: conv.id,
+              created_at: now,
+            },
+          });
+          break;
+        case 'handoff':
+          conv.status = 'handoff';
+          conv.handoff_at = now;
+          conv.handoff_reason = e.reason;
+          rows.push({
+            table: 'conversation_events',
+            values: { conversation_id: conv.id, debtor_id: conv.debtor_id, kind: 'handoff', details: { reason: e.reason }, created_at: now },
+          });
+          break;
+        case 'close':
+          conv.status = 'closed';
+          conv.closed_at = now;
+          conv.close_reason = e.reason;
+          break;
+      }
+    }
+    return rows;
+  }
+
+  function countEffects(effects: Effect[], conv: ConversationRow): void {
+    for (const e of effects) {
+      if (e.kind === 'record_agreement') agreementsTotal.inc({ portfolio: String(conv.context.cartera ?? e.portfolioId), kind: e.planKind });
+      if (e.kind === 'handoff') handoffsTotal.inc({ reason: e.reason });
+    }
+  }
+
+  interface TurnOutcome {
+    result: EngineTurnResult;
+    outboxId?: number;
+    effects: Effect[];
+    conv?: ConversationRow;
+  }
+
+  /** Steps the flow for a loaded (or new) conversation and prepares what to save. Writes nothing. */
+  async function compute(session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined) {
+    const now = clock();
+    const isNew = !loaded;
+    // A copy: a failed save must leave the cached row as it was.
+    let conv: ConversationRow = loaded ? { ...loaded } : newConversation(message.channel, message.from, defaultFlowName, defaultFlow.start, now);
+    let flow = flows.get(conv.flow);
+    if (!flow || !flow.states.has(conv.state)) {
+      log.warn({ conversationId: conv.id, flow: conv.flow, state: conv.state }, 'the conversation’s flow or state no longer exists; continuing from the default flow’s start');
+      flow = defaultFlow;
+      conv = { ...conv, flow: defaultFlow.name, state: defaultFlow.start };
+    }
+    const previousState = conv.state;
+    conv.message_count += 1;
+    conv.last_activity_at = now;
+    if (message.channelRef !== undefined) conv.channel_ref = message.channelRef;
+
+    const limit = options.messageLimit?.(conv.tier);
+    const overLimit = conv.status === 'open' && limit !== undefined && conv.message_count > limit;
+    const step = await runTurn(
+      flow,
+      {
+        state: conv.state,
+        context: conv.context,
+        fallbackCount: conv.fallback_count,
+        debtorId: conv.debtor_id,
+        portfolioId: conv.portfolio_id,
+        isNew,
+        inHandoff: conv.status === 'handoff',
+        // Issue 8: past the tier's message limit, a person takes the conversation.
+        escalate: overLimit ? 'limit' : undefined,
+      },
+      { text: message.text, buttonId: message.buttonId, media: message.media, nlu },
+      { runAction: (name, req) => runAction(name, req, portsFor(session)), log, maxSteps },
+    );
+
+    conv.state = step.state;
+    conv.context = step.context;
+    conv.fallback_count = step.fallbackCount;
+    const rows = applyEffects(conv, step.effects, now, message);
+    if (step.status === 'handoff' && conv.status !== 'handoff') {
+      conv.status = 'handoff';
+      conv.handoff_at = now;
+    }
+    if (step.status === 'closed' && conv.status !== 'closed') {
+      conv.status = 'closed';
+      conv.closed_at = now;
+      conv.close_reason ??= step.state;
+    }
+
+    const messages: StoredMessage[] = [
+      { direction: 'in', author: 'debtor', externalId: message.messageId, text: message.text, buttonId: message.buttonId, mediaKind: message.media?.kind, nlu },
+      ...step.replies.map((r): StoredMessage => ({ direction: 'out', author: 'bot', text: r.text, buttons: r.buttons, nlu })),
+    ];
+    const write: TurnWrite = {
+      conversation: conv,
+      rows,
+      durable: options.durability === 'all' || step.effects.some((e) => e.kind !== 'bind_debtor'),
+      isNew,
+      expectedVersion: isNew ? undefined : conv.version,
+      previousState,
+      messages,
+      outbox: step.replies.length
+        ? { recipient: message.from, replies: step.replies, status: inline.has(message.channel) ? 'sent' : 'pending', kind: 'reply' }
+        : undefined,
+      now,
+    };
+    const result: EngineTurnResult = {
+      conversationId: conv.id,
+      state: conv.state,
+      replies: step.replies,
+      context: publicContext(conv.context),
+      duplicate: false,
+      previousState,
+      nlu,
+      status: conv.status,
+      trace: { path: step.path, matched: step.matched },
+    };
+    return { conv, write, step, result };
+  }
+
+  /** Remembers a live conversation as saved, or forgets a closed one. */
+  function remember(key: string, conv: ConversationRow, version: number): void {
+    cache.delete(key);
+    if (conv.status === 'closed' || conv.status === 'archived') return;
+    cache.set(key, { ...conv, version });
+    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  }
+
+  /**
+   * One turn. Fast path, one round trip: the turn is computed from this process's cached
+   * copy of the conversation (or, with none, as a new conversation) and saved under the
+   * lock only if the row is still at the cached version (or, for a new one, if no live
+   * conversation exists: the unique index says so). Otherwise — another writer, another
+   * process, a duplicate delivery, the first message after a restart — the full path:
+   * lock → load → step → save, in one transaction.
+   */
+  async function turn(message: InboundMessage, nlu: NluResult | undefined): Promise<TurnOutcome> {
+    const key = `${message.channel}:${message.from}`;
+    return withTurnSession(knex, async (session) => {
+      const cached = cache.get(key);
+      const fast = await compute(session, cached, message, nlu);
+      try {
+        const saved = await session.saveOptimistic(message.channel, message.from, fast.write);
+        remember(key, fast.conv, saved.version);
+        return { result: fast.result, outboxId: saved.outboxId, effects: fast.step.effects, conv: fast.conv };
+      } catch (err) {
+        // The aborted transaction is rolled back by begin(), in its round trip.
+        log.debug({ err, conversationId: cached?.id }, 'fast path declined; loading the conversation');
+        cache.delete(key);
+      }
+      const loaded = await session.begin(message.channel, message.from, message.messageId);
+      if (loaded.duplicate) {
+        const c = loaded.conversation;
+        if (c) remember(key, c, c.version);
+        return {
+          effects: [],
+          result: { conversationId: c?.id ?? '', state: c?.state ?? '', replies: [], context: publicContext(c?.context ?? {}), duplicate: true, status: c?.status ?? 'closed' },
+        };
+      }
+      const t = await compute(session, loaded.conversation, message, nlu);
+      const saved = await session.commit(t.write);
+      remember(key, t.conv, saved.version);
+      return { result: t.result, outboxId: saved.outboxId, effects: t.step.effects, conv: t.conv };
+    });
+  }
+
+  /** Runs one channel user's turns in this process one after another, in arrival order. */
+  function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = queues.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(key, tail);
+    void tail.then(() => {
+      if (queues.get(key) === tail) queues.delete(key);
+    });
+    return run;
+  }
+
+  const engine: Engine = {
+    flows,
+    async handle(incoming) {
+      const message = sanitize(incoming);
+      const started = process.hrtime.bigint();
+      const text = message.text?.trim() ? message.text : undefined;
+      try {
+        messagesTotal.inc({ channel: message.channel, direction: 'in' });
+        let outcome;
+        try {
+          // One user's messages in arrival order; the NLU runs before the turn takes a connection.
+          outcome = await serialized(`${message.channel}:${message.from}`, async () => {
+            const nlu = text ? await understander.understand(text, { now: clock() }) : undefined;
+            if (nlu) nluResults.inc({ source: nlu.source });
+            return turn(message, nlu);
+          });
+        } catch (err) {
+          // Another delivery of the same id from a different sender raced us to the unique index.
+          if ((err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'messages_dedup') {
+            return { conversationId: '', state: '', replies: [], context: {}, duplicate: true, status: 'closed' };
+          }
+          throw err;
+        }
+        const { result, outboxId, effects, conv } = outcome;
+        if (conv) countEffects(effects, conv);
+        if (outboxId !== undefined) {
+          if (inline.has(message.channel)) messagesTotal.inc({ channel: message.channel, direction: 'out' }, result.replies.length);
+          else void options.outbox?.dispatch([outboxId]);
+        }
+        return result;
+      } catch (err) {
+        turnErrors.inc({ channel: message.channel });
+        if (err instanceof TurnError) throw err;
+        // knex prefixes a database error's message with the whole SQL; keep the reason.
+        const reason = String((err as Error).message ?? err).split(' - ').pop();
+        throw new TurnError(`the turn for a ${message.channel} message failed: ${reason}`, undefined, { cause: err });
+      } finally {
+        turnDuration.observe({ channel: message.channel }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    },
+
+    async reset(channel, userId) {
+      cache.delete(`${channel}:${userId}`);
+      return knex.transaction(async (trx) => {
+        await lockChannelUser(trx, channel, userId);
+        const now = clock();
+        const rows = (await trx('conversations')
+          .where({ channel, user_id: userId })
+          .whereIn('status', ['open', 'handoff'])
+          .update({ status: 'closed', close_reason: 'reset', closed_at: now, last_activity_at: now })
+          .returning('id')) as { id: string }[];
+        return { conversationId: rows[0]?.id ?? null };
+      });
+    },
+
+    transcript: (conversationId) => loadTranscript(knex, conversationId),
+
+    timeoutWarning(conversation, hoursLeft) {
+      const flow = flows.get(conversation.flow) ?? defaultFlow;
+      return renderMessages(flow.timeoutWarning, { ...conversation.context, horas_restantes: hoursLeft });
+    },
+  };
+  return engine;
+}
+
+export type { Reply };

@@ -1,0 +1,34 @@
+/**
+ * The engine's public surface: what the service, the channels, the scheduler, the
+ * admin API and the CLI may use. Everything else in src/engine is internal.
+ * (The CLI commands are in ./cli.ts, imported by src/cli/main.ts only.)
+ */
+export * from './types.js';
+export { matchButton, renderNumberedOptions } from './buttons.js';
+export { createEngine, publicContext, type Engine, type EngineOptions, type EngineTurnResult } from './engine.js';
+export {
+  backoffDelay,
+  createOutbox,
+  DEFAULT_BACKOFF,
+  enqueueReplies,
+  UNPROMPTED_KINDS,
+  type BackoffOptions,
+  type Outbox,
+  type OutboxOptions,
+  type OutboxRow,
+  type SendDecision,
+} from './outbox.js';
+export { loadTranscript, lockChannelUser, type ConversationRow, type ConversationStatus, type Transcript } from './conversations.js';
+export { computeOffers, evaluateCounteroffer, makePlan, type DebtorFigures, type Offers, type Plan, type Proposal, type Verdict } from './offers.js';
+export { addBusinessDays, bogotaDate, isBusinessDay } from './dates.js';
+export type { Effect } from './effects.js';
+export {
+  formatFlowTestReport,
+  loadFlowTestFixtures,
+  loadFlowTests,
+  runFlowTestCase,
+  runFlowTestFiles,
+  type CaseResult,
+  type FlowTestDeps,
+  type FlowTestFile,
+} from './flow-tests.js';

@@ -1,0 +1,277 @@
+/**
+ * The outbox: every reply is a row written in its turn's transaction, sent right after
+ * commit through the channel's OutboundChannel, and retried with backoff when the send
+ * fails. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of processes can
+ * run the worker; a process only claims rows for channels it has registered (a
+ * WhatsApp Web session lives in one process). Replies to one recipient go out in order.
+ *
+ * Delivery is at least once: a process that dies mid-send leaves the row "sending"
+ * with a lease; when the lease ends another worker sends it again.
+ */
+import type { Knex } from 'knex';
+import { ChannelApiError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { outboxDepth, outboxFailures, messagesTotal } from '../metrics.js';
+import type { Db } from './conversations.js';
+import type { ChannelName, OutboundChannel, Reply } from './types.js';
+
+export interface OutboxRow {
+  id: number;
+  conversation_id: string | null;
+  channel: ChannelName;
+  recipient: string;
+  kind: string;
+  payload: Reply[];
+  status: string;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  channel_ref: unknown;
+}
+
+export interface BackoffOptions {
+  /** The first retry waits this long; each next one twice as long. */
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface OutboxOptions {
+  knex: Knex;
+  log: Logger;
+  clock?: () => Date;
+  backoff?: BackoffOptions;
+  /** How long a claimed row is reserved for its sender before another worker may retry it. */
+  leaseMs?: number;
+  batchSize?: number;
+  /**
+   * The last look before a row is sent (issue 8's compliance guard, for campaigns,
+   * reminders and timeout warnings): send it, hold it until `at` (status deferred), or
+   * cancel it (status failed, `last_error` says why). Must answer 'send' for rows it
+   * does not govern.
+   */
+  beforeSend?: (row: OutboxRow, now: Date) => Promise<SendDecision>;
+}
+
+export type SendDecision = { action: 'send' } | { action: 'defer'; at: Date; reason: string } | { action: 'cancel'; reason: string };
+
+/**
+ * Messages the agency starts (issue 8): they may wait in 'deferred' for the next
+ * allowed contact time, so they never hold back a recipient's later replies.
+ */
+export const UNPROMPTED_KINDS = ['campaign', 'reminder', 'warning'] as const;
+
+export interface Outbox {
+  /** Sends this channel's rows from this process. */
+  registerChannel(channel: OutboundChannel): void;
+  channels(): ChannelName[];
+  /** Sends the given rows now (their transaction has committed). Never throws. */
+  dispatch(ids: number[]): Promise<void>;
+  /** One pass of the retry worker: claims due rows and sends them; resolves with how many it tried. */
+  runOnce(): Promise<number>;
+  /** Runs the worker every `intervalMs` until stop(). */
+  start(intervalMs?: number): void;
+  stop(): Promise<void>;
+  /** Resolves when every send started so far has finished. */
+  idle(): Promise<void>;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 2_000, maxMs: 10 * 60_000 };
+
+/** The wait before retry number `attempts` (1 = the first retry). */
+export function backoffDelay(attempts: number, options: BackoffOptions = DEFAULT_BACKOFF): number {
+  return Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * Queues replies for a recipient outside a turn (an agent's reply, a campaign message),
+ * in the caller's transaction. Returns the row id; pass it to Outbox.dispatch after commit.
+ */
+export async function enqueueReplies(
+  db: Db,
+  row: { conversationId?: string | null; channel: ChannelName; recipient: string; replies: Reply[]; kind?: string; notBefore?: Date },
+): Promise<number> {
+  const [inserted] = (await db('outbox')
+    .insert({
+      conversation_id: row.conversationId ?? null,
+      channel: row.channel,
+      recipient: row.recipient,
+      kind: row.kind ?? 'reply',
+      payload: JSON.stringify(row.replies),
+      status: 'pending',
+      next_attempt_at: row.notBefore ?? db.fn.now(),
+    })
+    .returning('id')) as { id: number }[];
+  return (inserted as { id: number }).id;
+}
+
+const UNSENT = `('pending', 'sending', 'deferred')`;
+const UNPROMPTED = `(${UNPROMPTED_KINDS.map((k) => `'${k}'`).join(', ')})`;
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { knex, log } = options;
+  const clock = options.clock ?? (() => new Date());
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const batchSize = options.batchSize ?? 50;
+  const registered = new Map<ChannelName, OutboundChannel>();
+  const inFlight = new Set<Promise<unknown>>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Claims due rows (optionally only `ids`, or only one recipient's), oldest first, skipping rows others hold. */
+  async function claim(filter: { ids?: number[]; recipient?: { channel: string; recipient: string } }): Promise<OutboxRow[]> {
+    const channels = [...registered.keys()];
+    if (!channels.length) return [];
+    const now = clock();
+    const where: string[] = [`c.status in ${UNSENT}`, 'c.next_attempt_at <= ?', 'c.channel = any(?)'];
+    const bindings: Knex.RawBinding[] = [now, channels];
+    if (filter.ids) {
+      where.push('c.id = any(?)');
+      bindings.push(filter.ids);
+    }
+    if (filter.recipient) {
+      where.push('c.channel = ? and c.recipient = ?');
+      bindings.push(filter.recipient.channel, filter.recipient.recipient);
+    }
+    const { rows } = (await knex.raw(
+      `update outbox o set status = 'sending', attempts = o.attempts + 1, next_attempt_at = ?, updated_at = ?
+       where o.id in (
+         select c.id from outbox c
+         where ${where.join(' and ')}
+           and not exists (
+             select 1 from outbox e
+             where e.channel = c.channel and e.recipient = c.recipient and e.id < c.id and e.status in ${UNSENT}
+               and e.kind not in ${UNPROMPTED})
+         order by c.id
+         limit ?
+         for update skip locked)
+       returning o.id, o.conversation_id, o.channel, o.recipient, o.kind, o.payload, o.status, o.attempts, o.next_attempt_at,
+         o.last_error, (select cv.channel_ref from conversations cv where cv.id = o.conversation_id) as channel_ref`,
+      [new Date(now.getTime() + leaseMs), now, ...bindings, batchSize],
+    )) as { rows: OutboxRow[] };
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  async function sendRow(row: OutboxRow): Promise<boolean> {
+    const channel = registered.get(row.channel);
+    if (!channel) return false;
+    try {
+      if (options.beforeSend) {
+        const decision = await options.beforeSend(row, clock());
+        if (decision.action !== 'send') {
+          const now = clock();
+          await knex('outbox')
+            .where({ id: row.id })
+            .update(
+              decision.action === 'defer'
+                ? { status: 'deferred', next_attempt_at: decision.at, attempts: Math.max(0, row.attempts - 1), updated_at: now, last_error: `deferred: ${decision.reason}` }
+                : { status: 'failed', updated_at: now, last_error: `cancelled: ${decision.reason}` },
+            );
+          log.info({ outboxId: row.id, kind: row.kind, ...decision }, decision.action === 'defer' ? 'outbound message held until contact is allowed' : 'outbound message cancelled');
+          // Held or cancelled, it no longer stands before the recipient's next messages.
+          return true;
+        }
+      }
+      const result = await channel.send(row.recipient, row.payload, { channelRef: row.channel_ref ?? undefined });
+      const externalId = result && typeof result === 'object' ? result.externalId : undefined;
+      const now = clock();
+      await knex('outbox')
+        .where({ id: row.id })
+        .update({ status: 'sent', sent_at: now, updated_at: now, last_error: null, external_id: externalId ?? null });
+      messagesTotal.inc({ channel: row.channel, direction: 'out' }, row.payload.length);
+      return true;
+    } catch (err) {
+      outboxFailures.inc({ channel: row.channel });
+      const permanent = err instanceof ChannelApiError && !err.options.retryable;
+      const retryAfter = err instanceof ChannelApiError ? (err.options.retryAfterMs ?? 0) : 0;
+      const delay = Math.max(retryAfter, backoffDelay(row.attempts, backoff));
+      const now = clock();
+      const message = err instanceof Error ? err.message : String(err);
+      await knex('outbox')
+        .where({ id: row.id })
+        .update({
+          status: permanent ? 'failed' : 'pending',
+          next_attempt_at: new Date(now.getTime() + delay),
+          updated_at: now,
+          last_error: message.slice(0, 1000),
+        })
+        .catch((e: unknown) => log.error({ err: e, outboxId: row.id }, 'could not record a failed send; the lease will expire and it will be retried'));
+      log.warn({ err, outboxId: row.id, channel: row.channel, attempts: row.attempts, permanent, retryInMs: permanent ? undefined : delay }, 'reply send failed');
+      return false;
+    }
+  }
+
+  /** Sends claimed rows in order; after a success, the recipient's next waiting reply goes too. */
+  async function sendAll(rows: OutboxRow[]): Promise<void> {
+    const byRecipient = new Map<string, OutboxRow[]>();
+    for (const r of rows) {
+      const key = `${r.channel}\u0000${r.recipient}`;
+      byRecipient.set(key, [...(byRecipient.get(key) ?? []), r]);
+    }
+    await Promise.all(
+      [...byRecipient.values()].map(async (list) => {
+        let ok = true;
+        for (const r of list) ok = (await sendRow(r)) && ok;
+        const first = list[0] as OutboxRow;
+        if (ok) {
+          const more = await claim({ recipient: { channel: first.channel, recipient: first.recipient } });
+          if (more.length) await sendAll(more);
+        }
+      }),
+    );
+  }
+
+  const outbox: Outbox = {
+    registerChannel(channel) {
+      registered.set(channel.name, channel);
+    },
+    channels: () => [...registered.keys()],
+    dispatch(ids) {
+      if (!ids.length || !registered.size) return Promise.resolve();
+      return track(
+        claim({ ids })
+          .then(sendAll)
+          .catch((err: unknown) => log.error({ err, ids }, 'outbox dispatch failed; the worker will retry')),
+      );
+    },
+    runOnce() {
+      running ??= track(
+        (async () => {
+          const rows = await claim({});
+          await sendAll(rows);
+          const depth = (await knex('outbox').whereRaw(`status in ${UNSENT}`).select('status').count('* as n').groupBy('status')) as {
+            status: string;
+            n: string | number;
+          }[];
+          for (const s of ['pending', 'sending', 'deferred']) outboxDepth.set({ status: s }, Number(depth.find((d) => d.status === s)?.n ?? 0));
+          return rows.length;
+        })().finally(() => {
+          running = undefined;
+        }),
+      );
+      return running;
+    },
+    start(intervalMs = 1000) {
+      if (timer) return;
+      timer = setInterval(() => {
+        outbox.runOnce().catch((err: unknown) => log.error({ err }, 'outbox worker pass failed'));
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await outbox.idle();
+    },
+    async idle() {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+  return outbox;
+}

@@ -1,0 +1,148 @@
+/**
+ * Negotiation policies (flows/policies.yaml): what the bot may offer when a debtor's
+ * row carries no offers, and the limits of a counter-offer. A default policy, and
+ * overrides per portfolio (by the portfolio's name). A portfolio's `policy` column in
+ * the database, when set, overrides both.
+ */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { FlowDefinitionError } from '../errors.js';
+import { InvalidFlowError } from './loader.js';
+import { hint, YamlSource } from './source.js';
+
+export interface Policy {
+  /** Discount on the balance for a single cash payment (pago de contado), in %. */
+  cashDiscountPct: number;
+  /** The deepest cash discount a counter-offer may reach, in %. */
+  maxCashDiscountPct: number;
+  /** The most installments an agreement may have. */
+  maxInstallments: number;
+  /** The smallest installment, COP. */
+  minInstallment: number;
+  /** The installment plans offered when the debtor's row has none. */
+  installmentOptions: number[];
+  /** Days from today to the first due date of a new agreement. */
+  firstDueDays: number;
+  /** The latest first due date a debtor may ask for, in days from today. */
+  maxFirstDueDays: number;
+  /** How to pay, as told to the debtor in the agreement message. */
+  paymentInstructions: string;
+}
+
+const pct = z.number({ error: 'expected a percentage (0-100)' }).min(0, { error: 'expected a percentage (0-100)' }).max(100, { error: 'expected a percentage (0-100)' });
+const count = z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' });
+
+const policyShape = z.strictObject({
+  cash_discount_pct: pct,
+  max_cash_discount_pct: pct,
+  max_installments: count.min(1).max(120),
+  min_installment: count.min(0),
+  installment_options: z.array(count.min(2).max(120)).min(1),
+  first_due_days: count.min(0).max(365),
+  max_first_due_days: count.min(0).max(365),
+  payment_instructions: z.string().min(1),
+});
+const partialPolicy = policyShape.partial();
+type RawPolicy = z.infer<typeof partialPolicy>;
+
+const fileShape = z.strictObject({
+  default: partialPolicy.optional(),
+  portfolios: z.record(z.string(), partialPolicy.nullable()).optional(),
+});
+
+/** Used where policies.yaml leaves a value out. */
+export const BUILTIN_POLICY: Policy = {
+  cashDiscountPct: 20,
+  maxCashDiscountPct: 30,
+  maxInstallments: 12,
+  minInstallment: 10_000,
+  installmentOptions: [3, 6, 12],
+  firstDueDays: 5,
+  maxFirstDueDays: 30,
+  paymentInstructions:
+    'Puedes pagar por PSE en el portal de tu entidad o en cualquier corresponsal bancario con tu número de cédula como referencia.',
+};
+
+function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
+  if (!raw) return base;
+  const maxCash = raw.max_cash_discount_pct ?? Math.max(base.maxCashDiscountPct, raw.cash_discount_pct ?? 0);
+  return {
+    cashDiscountPct: raw.cash_discount_pct ?? base.cashDiscountPct,
+    maxCashDiscountPct: maxCash,
+    maxInstallments: raw.max_installments ?? base.maxInstallments,
+    minInstallment: raw.min_installment ?? base.minInstallment,
+    installmentOptions: raw.installment_options ?? base.installmentOptions,
+    firstDueDays: raw.first_due_days ?? base.firstDueDays,
+    maxFirstDueDays: raw.max_first_due_days ?? base.maxFirstDueDays,
+    paymentInstructions: raw.payment_instructions ?? base.paymentInstructions,
+  };
+}
+
+export interface PolicySet {
+  readonly defaultPolicy: Policy;
+  /**
+   * The policy for a portfolio: the database override (the portfolio's `policy`
+   * column), else policies.yaml's entry for its name, else the default.
+   */
+  forPortfolio(name: string | undefined, databaseOverride?: unknown): Policy;
+}
+
+export function createPolicySet(defaults: Policy = BUILTIN_POLICY, portfolios: ReadonlyMap<string, RawPolicy | null> = new Map()): PolicySet {
+  const resolved = new Map<string, Policy>();
+  for (const [name, raw] of portfolios) resolved.set(name.toLowerCase(), fromRaw(defaults, raw));
+  return {
+    defaultPolicy: defaults,
+    forPortfolio(name, databaseOverride) {
+      const base = (name && resolved.get(name.toLowerCase())) || defaults;
+      if (databaseOverride && typeof databaseOverride === 'object' && Object.keys(databaseOverride).length) {
+        // A wrong override in the database must not break a conversation: use the valid keys.
+        const parsed = partialPolicy.safeParse(databaseOverride);
+        if (parsed.success) return fromRaw(base, parsed.data);
+        const valid: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(databaseOverride)) {
+          const one = partialPolicy.safeParse({ [k]: v });
+          if (one.success) valid[k] = v;
+        }
+        return fromRaw(base, valid as RawPolicy);
+      }
+      return base;
+    },
+  };
+}
+
+/** Checks policies text; problems point at file:line:column. */
+export function checkPoliciesText(text: string, file: string): { policies?: PolicySet; problems: FlowDefinitionError[] } {
+  const parsed = YamlSource.parse(file, text);
+  if (parsed.problems.length) return { problems: parsed.problems };
+  const shape = fileShape.safeParse(parsed.value ?? {});
+  if (!shape.success) {
+    const known = Object.keys(policyShape.shape);
+    return {
+      problems: shape.error.issues.map((issue) => {
+        const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+        if (issue.code === 'unrecognized_keys') {
+          const key = issue.keys[0] ?? '';
+          return parsed.source.problem(path, `unknown key '${key}'${hint(key, path.length ? known : ['default', 'portfolios'])}`, { key });
+        }
+        return parsed.source.problem(path, issue.message);
+      }),
+    };
+  }
+  const problems: FlowDefinitionError[] = [];
+  const defaults = fromRaw(BUILTIN_POLICY, shape.data.default);
+  const check = (p: Policy, path: (string | number)[]) => {
+    if (p.maxCashDiscountPct < p.cashDiscountPct) problems.push(parsed.source.problem(path, 'max_cash_discount_pct is below cash_discount_pct'));
+    if (p.maxFirstDueDays < p.firstDueDays) problems.push(parsed.source.problem(path, 'max_first_due_days is below first_due_days'));
+  };
+  check(defaults, ['default']);
+  const portfolios = new Map(Object.entries(shape.data.portfolios ?? {}));
+  for (const [name, raw] of portfolios) check(fromRaw(defaults, raw), ['portfolios', name]);
+  if (problems.length) return { problems };
+  return { policies: createPolicySet(defaults, portfolios), problems };
+}
+
+export function loadPoliciesFile(file: string): PolicySet {
+  const { policies, problems } = checkPoliciesText(fs.readFileSync(file, 'utf8'), file);
+  if (!policies) throw new InvalidFlowError(file, problems);
+  return policies;
+}
