@@ -1,0 +1,133 @@
+/**
+ * Telegram Update JSON → the engine's InboundMessage. Pure: no I/O, no SDK types, so
+ * every rule here is tested with recorded updates alone.
+ */
+import { z } from 'zod';
+import type { InboundMessage } from '../../src/engine/types.js';
+import { decodeCallbackData } from './render.js';
+
+const user = z.object({ id: z.number(), is_bot: z.boolean().optional() });
+const chat = z.object({ id: z.number(), type: z.string() });
+const inlineButton = z.object({ text: z.string(), callback_data: z.string().optional() });
+
+const message = z.object({
+  message_id: z.number(),
+  from: user.optional(),
+  chat,
+  date: z.number(),
+  text: z.string().optional(),
+  reply_markup: z.object({ inline_keyboard: z.array(z.array(inlineButton)) }).optional(),
+});
+
+const callbackQuery = z.object({
+  id: z.string(),
+  from: user,
+  // Absent for buttons on messages sent in inline mode, which this bot never sends.
+  message: message.optional(),
+  data: z.string().optional(),
+});
+
+const update = z.object({
+  update_id: z.number(),
+  message: message.passthrough().optional(),
+  callback_query: callbackQuery.optional(),
+});
+
+/**
+ * Message fields that carry something other than text. The first present names the
+ * media kind the engine answers politely ("solo leo texto").
+ */
+const MEDIA_FIELDS = [
+  'photo',
+  'voice',
+  'audio',
+  'video',
+  'video_note',
+  'animation',
+  'sticker',
+  'document',
+  'location',
+  'venue',
+  'contact',
+  'poll',
+  'dice',
+] as const;
+
+/**
+ * What /start becomes. The engine greets a new conversation whatever its first message
+ * says, and a greeting is the natural reading of /start in one under way.
+ */
+export const OPENING_TEXT = 'hola';
+
+/** What to do with one update. */
+export type UpdateAction =
+  /** Hand `message` to the engine; answer `callbackQueryId` (a tap) whatever happens. */
+  | { kind: 'handle'; message: InboundMessage; callbackQueryId?: string }
+  /** A tap the engine cannot use (e.g. no chat to answer in): only answer it. */
+  | { kind: 'answer-only'; callbackQueryId: string; reason: string }
+  | { kind: 'ignore'; reason: string };
+
+/**
+ * The delivery id the engine deduplicates on. update_id is unique per bot, so the
+ * bot's numeric id (the token's public prefix) keeps two bots' updates apart when an
+ * operator changes the token.
+ */
+export function deliveryId(botId: string, updateId: number): string {
+  return `${botId}:${updateId}`;
+}
+
+/** The command a text starts with, without the bot's @username: "/start@acuerdo_bot x" → "start". */
+function command(text: string): string | undefined {
+  return /^\/([A-Za-z0-9_]+)(?:@\w+)?(?:\s|$)/.exec(text)?.[1]?.toLowerCase();
+}
+
+/**
+ * Decides what one Telegram update means for the engine. `botId` is the token's
+ * numeric prefix.
+ */
+export function interpretUpdate(raw: unknown, botId: string): UpdateAction {
+  const parsed = update.safeParse(raw);
+  if (!parsed.success) return { kind: 'ignore', reason: 'not an update this bot reads' };
+  const u = parsed.data;
+  const messageId = deliveryId(botId, u.update_id);
+
+  if (u.callback_query) {
+    const cq = u.callback_query;
+    const chatOf = cq.message?.chat;
+    if (!chatOf) return { kind: 'answer-only', callbackQueryId: cq.id, reason: 'tap without a chat' };
+    if (chatOf.type !== 'private') return { kind: 'answer-only', callbackQueryId: cq.id, reason: 'not a private chat' };
+    if (cq.data === undefined) return { kind: 'answer-only', callbackQueryId: cq.id, reason: 'tap without data' };
+    // The button's label, read back from the keyboard the tap came from.
+    const pressed = cq.message?.reply_markup?.inline_keyboard.flat().find((b) => b.callback_data === cq.data);
+    const decoded = decodeCallbackData(cq.data);
+    return {
+      kind: 'handle',
+      callbackQueryId: cq.id,
+      message: {
+        channel: 'telegram',
+        from: String(chatOf.id),
+        messageId,
+        ...(decoded.buttonId !== undefined ? { buttonId: decoded.buttonId } : {}),
+        ...(pressed ? { text: pressed.text } : {}),
+        at: new Date(),
+      },
+    };
+  }
+
+  const m = u.message;
+  // edited_message, channel posts, member updates and the rest are not turns.
+  if (!m) return { kind: 'ignore', reason: 'not a new message' };
+  // Debts are discussed only one to one: never in a group, where third parties read (Ley 2300, art. 4).
+  if (m.chat.type !== 'private') return { kind: 'ignore', reason: 'not a private chat' };
+  if (m.from?.is_bot) return { kind: 'ignore', reason: 'sent by a bot' };
+  const base = { channel: 'telegram' as const, from: String(m.chat.id), messageId, at: new Date(m.date * 1000) };
+
+  if (m.text !== undefined) {
+    // /start, with or without a deep-link payload, opens the flow.
+    if (command(m.text) === 'start') return { kind: 'handle', message: { ...base, text: OPENING_TEXT } };
+    return { kind: 'handle', message: { ...base, text: m.text } };
+  }
+  const extra = m as Record<string, unknown>;
+  const kind = MEDIA_FIELDS.find((field) => extra[field] !== undefined);
+  return { kind: 'handle', message: { ...base, media: { kind: kind ?? 'other' } } };
+}
