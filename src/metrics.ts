@@ -84,3 +84,23 @@ export const handoffsTotal = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+
+export const handoffQueueDepth = new Gauge({
+  name: 'acuerdo_handoff_queue_depth',
+  help: 'Conversations waiting for or held by a person (status handoff)',
+  registers: [registry],
+});
+
+export const agentRepliesTotal = new Counter({
+  name: 'acuerdo_agent_replies_total',
+  help: 'Replies an agent sent from the handoff queue, by channel',
+  labelNames: ['channel'] as const,
+  registers: [registry],
+});
+
+export const alertsOpen = new Gauge({
+  name: 'acuerdo_alerts_open',
+  help: 'Whether an alert condition is firing (1) or not (0), by kind',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});

@@ -1,6 +1,8 @@
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { prometheusHandler } from '../ops/prometheus.js';
 import { pingDatabase, type Knex } from '../store/db.js';
 
 export interface AppDeps {
@@ -26,6 +28,18 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // Plain http on a laptop or behind a TLS proxy: only ask browsers to upgrade when we are https.
+          'upgrade-insecure-requests': deps.config.PUBLIC_URL?.startsWith('https:') ? [] : null,
+        },
+      },
+      // The widget's script and API are loaded from the agency's own site, another origin.
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
   deps.beforeBodyParsers?.(app);
   app.use(express.json({ limit: JSON_LIMIT }));
 
@@ -38,6 +52,8 @@ export function createApp(deps: AppDeps): Express {
       time: new Date().toISOString(),
     });
   });
+
+  app.get('/metrics', prometheusHandler({ knex: deps.knex, log: deps.log, token: () => deps.config.METRICS_TOKEN }));
 
   for (const { path, router } of deps.routes ?? []) app.use(path, router);
 

@@ -1,0 +1,41 @@
+/**
+ * Compliance with Colombian collection law: the contact window (Ley 2300, art. 3), the
+ * guard every unprompted outbound message passes, channel revocations and data requests.
+ */
+export { addBusinessDays, isBusinessDay } from './business-days.js';
+export {
+  bogotaDay,
+  checkContactWindow,
+  checkDebtorWindow,
+  colombianHoliday,
+  CONTACT_TIME_ZONE,
+  formatBogota,
+  nextWindowOpening,
+  parseBogotaDateTime,
+  parseClock,
+  startOfNextBogotaDay,
+  type ExpressHours,
+  type WindowCheck,
+  type WindowReason,
+} from './contact-window.js';
+export {
+  contactFacts,
+  decideContact,
+  earliestAllowed,
+  expressHoursFor,
+  isChannelRevoked,
+  type ContactDecision,
+  type ContactFacts,
+  type ContactKind,
+  type DeferReason,
+  type OutboundContact,
+} from './guard.js';
+export { queueUnprompted, recheckBeforeSend, UNPROMPTED_KINDS, type QueueResult, type SendCheck, type UnpromptedMessage } from './outbound.js';
+export {
+  DATA_REQUEST_BUSINESS_DAYS,
+  detectComplianceRequests,
+  recordDataRequest,
+  revokeChannel,
+  type ComplianceRequest,
+  type RequestSource,
+} from './opt-outs.js';

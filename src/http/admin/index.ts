@@ -1,0 +1,33 @@
+/**
+ * The admin side of the HTTP app: the admin API, the dashboard at /admin, the API
+ * documentation at /docs, and the chat API's per-sender rate limit.
+ */
+import type { Router } from 'express';
+import type { Ops } from '../../ops/index.js';
+import { CHAT_API } from './chat-api-docs.js';
+import { createDashboardRouter } from '../dashboard/index.js';
+import { createDocsRouter, createOpenApiDocument } from '../openapi.js';
+import type { DocumentedRoute } from './route.js';
+import { ADMIN_BASE_PATH, adminRoutes, createAdminRouter, type AdminDeps } from './router.js';
+
+export { CHAT_API } from './chat-api-docs.js';
+export { createChatRateLimiter } from './rate-limits.js';
+export { ADMIN_BASE_PATH, adminRoutes, createAdminRouter, type AdminDeps } from './router.js';
+export type { ApiRoute, DocumentedRoute } from './route.js';
+
+/**
+ * The routers to mount for operations: /api/v1/admin, /admin and /docs. `publicApis`
+ * are documented at /docs beside the admin API (the REST chat API).
+ */
+export function operationsRoutes(
+  deps: Omit<AdminDeps, 'settings' | 'handoff' | 'turnStats' | 'alerts'> & { ops: Ops },
+  publicApis: { basePath: string; routes: DocumentedRoute[] }[] = [CHAT_API],
+): { path: string; router: Router }[] {
+  const adminDeps: AdminDeps = { ...deps, settings: deps.ops.settings, handoff: deps.ops.handoff, turnStats: deps.ops.turnStats, alerts: deps.ops.alerts };
+  const document = createOpenApiDocument({ admin: adminRoutes(adminDeps), public: publicApis, serverUrl: deps.config.PUBLIC_URL });
+  return [
+    { path: ADMIN_BASE_PATH, router: createAdminRouter(adminDeps) },
+    { path: '/admin', router: createDashboardRouter() },
+    { path: '/docs', router: createDocsRouter(document) },
+  ];
+}

@@ -1,0 +1,283 @@
+import type { Knex } from '../store/db.js';
+
+/** The lifecycle statuses of the core schema. */
+export const CONVERSATION_STATUSES = ['open', 'handoff', 'closed', 'archived'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+
+/**
+ * Flow states in which the debtor has been shown offers. A conversation that reached
+ * one (or recorded an agreement) counts as "offered" in the funnel.
+ */
+export const OFFER_STATES = ['proponer_planes_pago', 'gestionar_objecion', 'generar_acuerdo'] as const;
+
+export interface ConversationFilters {
+  status?: ConversationStatus;
+  /** The flow state, e.g. proponer_planes_pago. */
+  state?: string;
+  channel?: string;
+  /** A portfolio id or name. */
+  portfolio?: string;
+  /** Opened at or after. */
+  from?: Date;
+  /** Opened before. */
+  to?: Date;
+  /** true: was handed to a person at some point; false: never was. */
+  handoff?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface ConversationSummary {
+  id: string;
+  channel: string;
+  user_id: string;
+  state: string;
+  status: ConversationStatus;
+  tier: string;
+  message_count: number;
+  portfolio_id: number | null;
+  portfolio: string | null;
+  debtor_id: number | null;
+  debtor_name: string | null;
+  cedula: string | null;
+  opened_at: string;
+  last_activity_at: string;
+  handoff_at: string | null;
+  handoff_reason: string | null;
+  assigned_to: string | null;
+  closed_at: string | null;
+  close_reason: string | null;
+  last_message: string | null;
+}
+
+const iso = (v: Date | null | undefined): string | null => (v ? v.toISOString() : null);
+
+function baseQuery(knex: Knex) {
+  return knex('conversations as c')
+    .leftJoin('portfolios as p', 'p.id', 'c.portfolio_id')
+    .leftJoin('debtors as d', 'd.id', 'c.debtor_id');
+}
+
+/** Applies a portfolio given by id or by name. */
+export function wherePortfolio(q: Knex.QueryBuilder, column: string, nameColumn: string, portfolio: string): void {
+  if (/^\d+$/.test(portfolio)) q.where(column, Number(portfolio));
+  else q.where(nameColumn, portfolio);
+}
+
+type Row = Record<string, unknown> & {
+  opened_at: Date;
+  last_activity_at: Date;
+  handoff_at: Date | null;
+  closed_at: Date | null;
+};
+
+export function toSummary(r: Row): ConversationSummary {
+  return {
+    id: r.id as string,
+    channel: r.channel as string,
+    user_id: r.user_id as string,
+    state: r.state as string,
+    status: r.status as ConversationStatus,
+    tier: r.tier as string,
+    message_count: r.message_count as number,
+    portfolio_id: (r.portfolio_id as number | null) ?? null,
+    portfolio: (r.portfolio as string | null) ?? null,
+    debtor_id: (r.debtor_id as number | null) ?? null,
+    debtor_name: (r.debtor_name as string | null) ?? null,
+    cedula: (r.cedula as string | null) ?? null,
+    opened_at: r.opened_at.toISOString(),
+    last_activity_at: r.last_activity_at.toISOString(),
+    handoff_at: iso(r.handoff_at),
+    handoff_reason: (r.handoff_reason as string | null) ?? null,
+    assigned_to: (r.assigned_to as string | null) ?? null,
+    closed_at: iso(r.closed_at),
+    close_reason: (r.close_reason as string | null) ?? null,
+    last_message: (r.last_message as string | null) ?? null,
+  };
+}
+
+export const SUMMARY_COLUMNS = [
+  'c.id',
+  'c.channel',
+  'c.user_id',
+  'c.state',
+  'c.status',
+  'c.tier',
+  'c.message_count',
+  'c.portfolio_id',
+  'p.name as portfolio',
+  'c.debtor_id',
+  'd.nombre_del_cliente as debtor_name',
+  'd.cedula',
+  'c.opened_at',
+  'c.last_activity_at',
+  'c.handoff_at',
+  'c.handoff_reason',
+  'c.assigned_to',
+  'c.closed_at',
+  'c.close_reason',
+] as const;
+
+export function lastMessageColumn(knex: Knex): Knex.Raw {
+  return knex.raw(
+    `(select m.text from messages m where m.conversation_id = c.id and m.text is not null order by m.id desc limit 1) as last_message`,
+  );
+}
+
+/** Conversations matching the filters, most recently active first, and how many match in all. */
+export async function listConversations(knex: Knex, f: ConversationFilters): Promise<{ total: number; items: ConversationSummary[] }> {
+  const q = baseQuery(knex);
+  if (f.status) q.where('c.status', f.status);
+  if (f.state) q.where('c.state', f.state);
+  if (f.channel) q.where('c.channel', f.channel);
+  if (f.portfolio) wherePortfolio(q, 'c.portfolio_id', 'p.name', f.portfolio);
+  if (f.from) q.where('c.opened_at', '>=', f.from);
+  if (f.to) q.where('c.opened_at', '<', f.to);
+  if (f.handoff === true) q.whereNotNull('c.handoff_at');
+  if (f.handoff === false) q.whereNull('c.handoff_at');
+  const [count] = (await q.clone().count<{ n: string }[]>({ n: '*' })) as { n: string | number }[];
+  const rows = (await q
+    .select(...SUMMARY_COLUMNS, lastMessageColumn(knex))
+    .orderBy('c.last_activity_at', 'desc')
+    .orderBy('c.id')
+    .limit(f.limit)
+    .offset(f.offset)) as Row[];
+  return { total: Number(count?.n ?? 0), items: rows.map(toSummary) };
+}
+
+export interface TranscriptMessage {
+  id: number;
+  direction: 'in' | 'out';
+  author: 'debtor' | 'bot' | 'agent' | 'system';
+  text: string | null;
+  button_id: string | null;
+  buttons: { id: string; text: string }[] | null;
+  media_kind: string | null;
+  intent: string | null;
+  confidence: number | null;
+  nlu_source: string | null;
+  previous_state: string | null;
+  next_state: string | null;
+  created_at: string;
+}
+
+export interface Transcript {
+  conversation: ConversationSummary & { context: Record<string, unknown> };
+  messages: TranscriptMessage[];
+}
+
+/** One conversation with every message, oldest first; undefined when there is no such conversation. */
+export async function getTranscript(knex: Knex, id: string): Promise<Transcript | undefined> {
+  const row = (await baseQuery(knex)
+    .where('c.id', id)
+    .first(...SUMMARY_COLUMNS, 'c.context', lastMessageColumn(knex))) as (Row & { context: Record<string, unknown> }) | undefined;
+  if (!row) return undefined;
+  const messages = (await knex('messages')
+    .where({ conversation_id: id })
+    .orderBy('id')
+    .select(
+      'id',
+      'direction',
+      'author',
+      'text',
+      'button_id',
+      'buttons',
+      'media_kind',
+      'intent',
+      'confidence',
+      'nlu_source',
+      'previous_state',
+      'next_state',
+      'created_at',
+    )) as (Omit<TranscriptMessage, 'created_at'> & { created_at: Date })[];
+  return {
+    conversation: { ...toSummary(row), context: row.context ?? {} },
+    messages: messages.map((m) => ({ ...m, created_at: m.created_at.toISOString() })),
+  };
+}
+
+export interface FunnelRow {
+  portfolio_id: number | null;
+  portfolio: string | null;
+  channel: string;
+  conversations: number;
+  identified: number;
+  offered: number;
+  agreements: number;
+}
+
+/**
+ * The negotiation funnel per portfolio and channel for conversations opened in the
+ * window: conversations → identified (a debtor bound) → offered (reached an offer
+ * state) → agreement. Each stage includes the later ones, so the funnel never widens.
+ */
+export async function funnel(knex: Knex, window: { from: Date; to: Date }): Promise<FunnelRow[]> {
+  const { rows } = (await knex.raw(
+    `with c as (
+       select c.id, c.channel, c.portfolio_id, c.debtor_id,
+              exists (select 1 from agreements a where a.conversation_id = c.id) as agreed,
+              exists (select 1 from messages m where m.conversation_id = c.id and m.next_state = any(?)) as offered
+         from conversations c
+        where c.opened_at >= ? and c.opened_at < ?
+     )
+     select c.portfolio_id, p.name as portfolio, c.channel,
+            count(*)::int as conversations,
+            count(*) filter (where c.debtor_id is not null or c.agreed)::int as identified,
+            count(*) filter (where c.offered or c.agreed)::int as offered,
+            count(*) filter (where c.agreed)::int as agreements
+       from c left join portfolios p on p.id = c.portfolio_id
+      group by c.portfolio_id, p.name, c.channel
+      order by p.name nulls last, c.channel`,
+    [[...OFFER_STATES], window.from, window.to],
+  )) as { rows: FunnelRow[] };
+  return rows;
+}
+
+export interface NluOverview {
+  threshold: number;
+  sources: { source: string; messages: number; share: number; avg_confidence: number | null }[];
+  low_confidence: {
+    message_id: number;
+    conversation_id: string;
+    channel: string;
+    text: string | null;
+    intent: string | null;
+    confidence: number;
+    nlu_source: string | null;
+    created_at: string;
+  }[];
+}
+
+/** Inbound messages by NLU source in the window, and the latest ones under the threshold. */
+export async function nluOverview(knex: Knex, window: { from: Date; to: Date }, threshold: number, limit = 20): Promise<NluOverview> {
+  const counts = (await knex('messages')
+    .where({ direction: 'in' })
+    .whereNotNull('nlu_source')
+    .where('created_at', '>=', window.from)
+    .where('created_at', '<', window.to)
+    .groupBy('nlu_source')
+    .select('nlu_source as source', knex.raw('count(*)::int as messages'), knex.raw('avg(confidence) as avg_confidence'))
+    .orderBy('messages', 'desc')) as { source: string; messages: number; avg_confidence: number | null }[];
+  const total = counts.reduce((n, r) => n + r.messages, 0);
+  const low = (await knex('messages')
+    .where({ direction: 'in' })
+    .whereNotNull('confidence')
+    .where('confidence', '<', threshold)
+    .whereNot('nlu_source', 'cedula')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .select('id as message_id', 'conversation_id', 'channel', 'text', 'intent', 'confidence', 'nlu_source', 'created_at')) as (Omit<
+    NluOverview['low_confidence'][number],
+    'created_at'
+  > & { created_at: Date })[];
+  return {
+    threshold,
+    sources: counts.map((r) => ({
+      source: r.source,
+      messages: r.messages,
+      share: total ? r.messages / total : 0,
+      avg_confidence: r.avg_confidence === null ? null : Number(r.avg_confidence),
+    })),
+    low_confidence: low.map((m) => ({ ...m, created_at: m.created_at.toISOString() })),
+  };
+}
