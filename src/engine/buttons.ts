@@ -14,12 +14,12 @@ import type { Button, Reply } from './types.js';
  *   1. Pago de contado
  *   2. 3 cuotas
  *
- *   Responde con el número de tu opción.
+ *   Responda con el número de su opción.
  */
 export function renderNumberedOptions(reply: Reply): string {
   if (!reply.buttons?.length) return reply.text;
   const options = reply.buttons.map((b, i) => `${i + 1}. ${b.text}`).join('\n');
-  return `${reply.text}\n\n${options}\n\nResponde con el número de tu opción.`;
+  return `${reply.text}\n\n${options}\n\nResponda con el número de su opción.`;
 }
 
 const NUMBER_CHOICE = /^(?:(?:la|el|opcion|opción|numero|número|#)\s*)*(\d{1,2})$/;

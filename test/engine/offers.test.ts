@@ -88,7 +88,7 @@ describe('buttons for channels without buttons', () => {
   it('render as a numbered list', () => {
     assert.equal(
       renderNumberedOptions({ text: '¿Cómo quiere pagar?', buttons }),
-      '¿Cómo quiere pagar?\n\n1. Pago de contado: $98.765\n2. 3 cuotas de $37.037\n\nResponde con el número de tu opción.',
+      '¿Cómo quiere pagar?\n\n1. Pago de contado: $98.765\n2. 3 cuotas de $37.037\n\nResponda con el número de su opción.',
     );
     assert.equal(renderNumberedOptions({ text: 'Hola' }), 'Hola');
   });

@@ -184,10 +184,10 @@ describe('WhatsApp Web channel (whatsapp-web.js)', () => {
 
     it('sends options as a numbered list and passes a typed number back to the engine', async () => {
       await h.channel.outbound.send('573001234567', [
-        { text: '¿Cómo quieres pagar?', buttons: [{ id: 'contado', text: 'Pago de contado' }, { id: 'cuotas', text: 'En cuotas' }] },
+        { text: '¿Cómo quiere pagar?', buttons: [{ id: 'contado', text: 'Pago de contado' }, { id: 'cuotas', text: 'En cuotas' }] },
       ]);
       assert.deepEqual(h.client().sent.map((s) => [s.chatId, s.content]), [
-        ['573001234567@c.us', '¿Cómo quieres pagar?\n\n1. Pago de contado\n2. En cuotas\n\nResponde con el número de tu opción.'],
+        ['573001234567@c.us', '¿Cómo quiere pagar?\n\n1. Pago de contado\n2. En cuotas\n\nResponda con el número de su opción.'],
       ]);
       h.client().emit('message', webMessage({ body: '2' }));
       await h.channel.idle();
