@@ -13,6 +13,9 @@ import { createKnexLlmCallRecorder, createUnderstander, detectCedula } from './n
 import { createChatRateLimiter, operationsRoutes } from './http/admin/index.js';
 import { observeLlmCalls, observeTurns, startOps, tierOfTimeouts } from './ops/index.js';
 import { loadChannels, type ChannelAdapter } from '../channels/index.js';
+import { templateAwareOutbound } from './campaigns/index.js';
+import { recheckBeforeSend } from './compliance/index.js';
+import { createLifecycleScheduler, createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './scheduler/index.js';
 
 export interface RunningService {
   /** The URL a person opens, e.g. http://localhost:3000 */
@@ -49,7 +52,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
     // The conversation engine: flows checked first (a broken flow never starts), the
     // NLU, the outbox and its retry worker, and the REST chat API (channel "api").
     const { flows, policies } = loadFlowCatalog(path.resolve(config.FLOWS_DIR));
-    const outbox = createOutbox({ knex, log });
+    // Campaigns, reminders and timeout warnings get the compliance guard's last look before sending.
+    const outbox = createOutbox({ knex, log, beforeSend: (row, now) => recheckBeforeSend(knex, row, now) });
     outbox.start(config.OUTBOX_POLL_MS);
     closers.push(() => outbox.stop());
     // Operations: runtime settings (read live by the NLU, the engine and the rate limits),
@@ -75,10 +79,17 @@ export async function startService(config: Config, log: Logger): Promise<Running
       ops.turnStats,
     );
 
+    // Lifecycle jobs (timeouts hourly, retention, archive 06:00, rollup 07:00, America/Bogota);
+    // each tick runs once across instances. SCHEDULER_ENABLED=false leaves them to other instances.
+    const scheduler = createLifecycleScheduler({ knex, config, log, engine, outbox, tierLimits: () => ops.settings.current().timeouts });
+    if (config.SCHEDULER_ENABLED) scheduler.start();
+    closers.push(() => scheduler.stop());
+
     // The channels the configuration enables: their routes before the body parser,
     // WebSocket upgrades on the server, their replies through the outbox.
     const channels = await loadChannels({ handler: engine, knex, config, log });
-    for (const channel of channels) outbox.registerChannel(channel.outbound);
+    // templateAwareOutbound: campaign rows holding a WhatsApp template go through the adapter's sendTemplate.
+    for (const channel of channels) outbox.registerChannel(templateAwareOutbound(channel));
 
     const app = createApp({
       knex,
@@ -87,6 +98,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       routes: [
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
         { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula }) },
+        { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
         ...operationsRoutes({ knex, config, log, ops }),
       ],
       beforeBodyParsers: (a) => {

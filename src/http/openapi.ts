@@ -44,6 +44,8 @@ export function registerRoutes(registry: OpenAPIRegistry, basePath: string, rout
 export interface OpenApiSources {
   /** The admin API's routes (as created for the router). */
   admin: DocumentedRoute[];
+  /** More admin operations served by other routers (the scheduler's), same base path and token. */
+  moreAdmin?: DocumentedRoute[];
   /** Routes of other APIs, by base path (the REST chat API: /api/v1/chat). */
   public?: { basePath: string; routes: DocumentedRoute[] }[];
   version?: string;
@@ -59,7 +61,7 @@ export function createOpenApiDocument(sources: OpenApiSources): ReturnType<OpenA
     description: 'The ADMIN_TOKEN of the service',
   });
   for (const api of sources.public ?? []) registerRoutes(registry, api.basePath, api.routes);
-  registerRoutes(registry, ADMIN_BASE_PATH, sources.admin, [{ bearer: [] }]);
+  registerRoutes(registry, ADMIN_BASE_PATH, [...sources.admin, ...(sources.moreAdmin ?? [])], [{ bearer: [] }]);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
@@ -77,6 +79,7 @@ export function createOpenApiDocument(sources: OpenApiSources): ReturnType<OpenA
       { name: 'handoff', description: 'The human handoff queue' },
       { name: 'agreements', description: 'Payment agreements and their CSV export' },
       { name: 'metrics', description: 'Metrics, funnel, NLU, alerts and AI usage' },
+      { name: 'scheduler', description: 'Scheduled lifecycle jobs' },
     ],
   });
 }

@@ -5,10 +5,11 @@ export const CONVERSATION_STATUSES = ['open', 'handoff', 'closed', 'archived'] a
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 
 /**
- * Flow states in which the debtor has been shown offers. A conversation that reached
- * one (or recorded an agreement) counts as "offered" in the funnel.
+ * A conversation counts as "offered" when the engine computed its plans (context
+ * `planes`, whatever the flow) or it reached one of these states — the same test as the
+ * scheduler's daily rollup (src/scheduler/jobs/maintenance.ts) — or it recorded an agreement.
  */
-export const OFFER_STATES = ['proponer_planes_pago', 'gestionar_objecion', 'generar_acuerdo'] as const;
+export const OFFER_STATES = ['proponer_planes_pago'] as const;
 
 export interface ConversationFilters {
   status?: ConversationStatus;
@@ -216,7 +217,7 @@ export async function funnel(knex: Knex, window: { from: Date; to: Date }): Prom
     `with c as (
        select c.id, c.channel, c.portfolio_id, c.debtor_id,
               exists (select 1 from agreements a where a.conversation_id = c.id) as agreed,
-              exists (select 1 from messages m where m.conversation_id = c.id and m.next_state = any(?)) as offered
+              (c.context -> 'planes' is not null or exists (select 1 from messages m where m.conversation_id = c.id and m.next_state = any(?))) as offered
          from conversations c
         where c.opened_at >= ? and c.opened_at < ?
      )

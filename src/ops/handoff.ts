@@ -75,7 +75,7 @@ export class HandoffService {
         lastMessageColumn(knex),
         knex.raw(
           `(select count(*)::int from messages m where m.conversation_id = c.id and m.direction = 'in'
-             and m.created_at >= coalesce(c.handoff_at, c.opened_at)
+             and m.created_at > coalesce(c.handoff_at, c.opened_at)
              and m.id > coalesce((select max(a.id) from messages a where a.conversation_id = c.id and a.author = 'agent'), 0)) as unanswered`,
         ),
       )

@@ -234,6 +234,11 @@ describe('admin API /api/v1/admin', () => {
       assert.deepEqual({ ...row(null, 'webchat') }, { portfolio_id: null, portfolio: null, channel: 'webchat', conversations: 1, identified: 0, offered: 0, agreements: 0 });
       // Ana's closed conversation reached informar_deuda only, but recorded an agreement: every earlier stage counts it.
       assert.deepEqual({ ...row('Banco Castigada', 'telegram') }, { portfolio_id: ids.otherPortfolioId, portfolio: 'Banco Castigada', channel: 'telegram', conversations: 1, identified: 1, offered: 1, agreements: 1 });
+      // Plans computed by the engine (context.planes) count as offered, whatever the flow's state names.
+      await db.knex('conversations').where({ id: ids.handoff }).update({ context: JSON.stringify({ planes: [{ tipo: 'contado' }] }) });
+      const again = s.funnelSchema.parse((await get('/api/v1/admin/funnel')).body);
+      assert.equal(again.rows.find((r) => r.portfolio === 'Cartera Tuya' && r.channel === 'webchat')!.offered, 1);
+      await db.knex('conversations').where({ id: ids.handoff }).update({ context: '{}' });
     });
 
     it('shows NLU sources and the latest low-confidence messages under the threshold in force', async () => {

@@ -3,6 +3,8 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { chatApiRoutes } from '../../src/http/admin/chat-api-docs.js';
 import { adminRoutes, createAdminRouter } from '../../src/http/admin/router.js';
+import { schedulerApiRoutes } from '../../src/http/admin/scheduler-api-docs.js';
+import { createSchedulerAdminRouter } from '../../src/scheduler/index.js';
 import { chatMessageBody, resetBody } from '../../src/http/chat-routes.js';
 import { openApiPath } from '../../src/http/openapi.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -48,7 +50,9 @@ describe('OpenAPI document at /docs', () => {
       .filter(([p]) => p.startsWith('/api/v1/admin'))
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`))
       .sort();
-    assert.deepEqual(documented, served.map((op) => op.replace(/ (\S+)$/, (_m, p: string) => ` /api/v1/admin${openApiPath(p)}`)).sort());
+    const scheduler = routerOperations(createSchedulerAdminRouter({ scheduler: {} as never, enabled: true, adminToken: () => undefined }));
+    assert.deepEqual(scheduler, schedulerApiRoutes.map((r) => `${r.method} ${r.path}`).sort(), 'the scheduler’s routes are documented too');
+    assert.deepEqual(documented, [...served, ...scheduler].map((op) => op.replace(/ (\S+)$/, (_m, p: string) => ` /api/v1/admin${openApiPath(p)}`)).sort());
     assert.ok(served.length >= 16);
     for (const [p, ops] of Object.entries(doc.paths)) {
       for (const op of Object.values(ops)) assert.equal(Boolean(op.security), p.startsWith('/api/v1/admin'), p);

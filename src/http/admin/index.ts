@@ -5,6 +5,7 @@
 import type { Router } from 'express';
 import type { Ops } from '../../ops/index.js';
 import { CHAT_API } from './chat-api-docs.js';
+import { schedulerApiRoutes } from './scheduler-api-docs.js';
 import { createDashboardRouter } from '../dashboard/index.js';
 import { createDocsRouter, createOpenApiDocument } from '../openapi.js';
 import type { DocumentedRoute } from './route.js';
@@ -24,7 +25,7 @@ export function operationsRoutes(
   publicApis: { basePath: string; routes: DocumentedRoute[] }[] = [CHAT_API],
 ): { path: string; router: Router }[] {
   const adminDeps: AdminDeps = { ...deps, settings: deps.ops.settings, handoff: deps.ops.handoff, turnStats: deps.ops.turnStats, alerts: deps.ops.alerts };
-  const document = createOpenApiDocument({ admin: adminRoutes(adminDeps), public: publicApis, serverUrl: deps.config.PUBLIC_URL });
+  const document = createOpenApiDocument({ admin: adminRoutes(adminDeps), moreAdmin: schedulerApiRoutes, public: publicApis, serverUrl: deps.config.PUBLIC_URL });
   return [
     { path: ADMIN_BASE_PATH, router: createAdminRouter(adminDeps) },
     { path: '/admin', router: createDashboardRouter() },
