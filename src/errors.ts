@@ -48,16 +48,43 @@ export class FlowDefinitionError extends AcuerdoError {
   }
 }
 
-/** A remote channel API refused or failed a call. `retryAfterMs` is set when it said when to retry. */
+/**
+ * A remote channel API refused or failed a call. `retryAfterMs` is set when it said when to retry.
+ * A send of several replies that failed part-way says how far it got: `delivered` of the
+ * replies it was given went out before the failure, `externalIds` are their messages' ids;
+ * the outbox records them and a retry starts after them.
+ */
 export class ChannelApiError extends AcuerdoError {
   override name = 'ChannelApiError';
   constructor(
     message: string,
     readonly channel: string,
-    readonly options: { retryable: boolean; retryAfterMs?: number; code?: string | number; cause?: unknown },
+    readonly options: {
+      retryable: boolean;
+      retryAfterMs?: number;
+      code?: string | number;
+      cause?: unknown;
+      delivered?: number;
+      externalIds?: string[];
+    },
   ) {
     super(message, { cause: options.cause });
   }
+}
+
+/**
+ * `err`, thrown while sending replies, as a ChannelApiError that says the first
+ * `delivered` replies went out before it (with their messages' ids). Any other error
+ * becomes a retryable ChannelApiError, as the outbox treats unknown failures.
+ */
+export function withSendProgress(err: unknown, channel: string, delivered: number, externalIds: string[] = []): ChannelApiError {
+  if (err instanceof ChannelApiError) {
+    const copy = new ChannelApiError(err.message, err.channel, { ...err.options, delivered, externalIds });
+    if (err.stack) copy.stack = err.stack;
+    return copy;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ChannelApiError(`${channel} send failed: ${message}`, channel, { retryable: true, cause: err, delivered, externalIds });
 }
 
 /** A conversation turn failed; the turn's transaction was rolled back. */

@@ -18,12 +18,11 @@ import {
   ConfigurationBotFrameworkAuthentication,
   type Activity,
   type ConversationReference,
-  type ResourceResponse,
   type TurnContext,
 } from 'botbuilder';
 import { AuthenticationError } from 'botframework-connector';
-import type { OutboundChannel, Reply } from '../../src/engine/types.js';
-import { ChannelApiError, ConfigError } from '../../src/errors.js';
+import type { OutboundChannel, Reply, SendResult } from '../../src/engine/types.js';
+import { ChannelApiError, ConfigError, withSendProgress } from '../../src/errors.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { activitySchema, conversationReferenceSchema, interpretActivity, type ActivityJson } from './activities.js';
 import { renderReply } from './render.js';
@@ -69,7 +68,7 @@ class BotFrameworkOutbound implements OutboundChannel {
     private readonly appId: string | undefined,
   ) {}
 
-  async send(to: string, replies: Reply[], options: { channelRef?: unknown } = {}): Promise<{ externalId?: string }> {
+  async send(to: string, replies: Reply[], options: { channelRef?: unknown } = {}): Promise<SendResult> {
     const parsed = conversationReferenceSchema.safeParse(options.channelRef);
     if (!parsed.success) {
       throw new ChannelApiError(`no conversation reference stored for ${to}`, 'botframework', { retryable: false, code: 'no_reference' });
@@ -79,18 +78,24 @@ class BotFrameworkOutbound implements OutboundChannel {
       throw new ChannelApiError('emulator mode only answers service URLs on this machine', 'botframework', { retryable: false, code: 'not_loopback' });
     }
     const activities = replies.map((r) => renderReply(r, reference.channelId, reference.user?.id));
-    let responses: ResourceResponse[] = [];
+    const externalIds: string[] = [];
+    let delivered = 0;
     try {
       // The reference's required fields were checked above; the SDK type also lists optional account fields as required.
       const sdkReference = reference as unknown as ConversationReference;
       await this.adapter.continueConversationAsync(this.appId ?? '', sdkReference, async (context: TurnContext) => {
-        responses = await context.sendActivities(activities);
+        // One activity at a time, so a failure can say how many replies went out.
+        for (const activity of activities) {
+          const response = await context.sendActivity(activity);
+          if (response?.id) externalIds.push(response.id);
+          delivered += 1;
+        }
       });
     } catch (err) {
-      throw toChannelError(err);
+      throw withSendProgress(toChannelError(err), 'botframework', delivered, externalIds);
     }
-    const last = responses.at(-1)?.id;
-    return last ? { externalId: last } : {};
+    const last = externalIds.at(-1);
+    return last ? { externalId: last, externalIds } : {};
   }
 }
 

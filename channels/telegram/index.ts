@@ -87,7 +87,6 @@ export class TelegramChannel implements ChannelAdapter {
     this.outbound = new TelegramOutbound({
       telegram: this.bot.telegram,
       scheduler: new SendScheduler(options.limits ?? TELEGRAM_LIMITS, clock),
-      clock,
       log: deps.log,
     });
   }

@@ -1,15 +1,15 @@
 /**
  * Delivers the engine's replies through the Bot API: rendered natively, paced under
- * Telegram's limits, 429s waited out in place, and a half-delivered batch resumed
- * where it stopped when the outbox retries it (so the debtor never reads a message twice).
+ * Telegram's limits, 429s waited out in place, and a failure part-way reported with
+ * how many replies went out, so the outbox's retry sends only the rest (the debtor
+ * never reads a message twice, whichever process retries).
  */
-import crypto from 'node:crypto';
 import { TelegramError, type Telegram } from 'telegraf';
-import type { OutboundChannel, Reply } from '../../src/engine/types.js';
-import { ChannelApiError } from '../../src/errors.js';
+import type { OutboundChannel, Reply, SendResult } from '../../src/engine/types.js';
+import { ChannelApiError, withSendProgress } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { renderReply, type OutgoingMessage } from './render.js';
-import type { SchedulerClock, SendScheduler } from './send-scheduler.js';
+import type { SendScheduler } from './send-scheduler.js';
 
 /**
  * How long one send() may wait out 429s in place before leaving the retry to the
@@ -17,44 +17,36 @@ import type { SchedulerClock, SendScheduler } from './send-scheduler.js';
  * the same replies meanwhile.
  */
 const IN_PLACE_WAIT_BUDGET_MS = 30_000;
-/** How long a half-delivered batch is remembered for the outbox's retry. */
-const PROGRESS_TTL_MS = 60 * 60 * 1000;
 
 export interface TelegramOutboundDeps {
   telegram: Pick<Telegram, 'sendMessage'>;
   scheduler: SendScheduler;
-  clock: SchedulerClock;
   log: Logger;
 }
 
 export class TelegramOutbound implements OutboundChannel {
   readonly name = 'telegram' as const;
-  /** Batches that failed part-way: how many of their messages already went out. */
-  private readonly progress = new Map<string, { sent: number; at: number }>();
 
   constructor(private readonly deps: TelegramOutboundDeps) {}
 
-  async send(to: string, replies: Reply[]): Promise<{ externalId?: string }> {
+  async send(to: string, replies: Reply[]): Promise<SendResult> {
     if (!/^-?\d+$/.test(to)) {
       throw new ChannelApiError(`not a Telegram chat id: ${to}`, 'telegram', { retryable: false, code: 'bad_recipient' });
     }
-    const messages = replies.flatMap(renderReply).filter((m) => m.text.trim() !== '');
-    const key = this.batchKey(to, replies);
-    this.forgetOld();
-    let sent = this.progress.get(key)?.sent ?? 0;
-    let externalId: string | undefined;
+    const externalIds: string[] = [];
+    let delivered = 0;
     const budget = { waitMs: IN_PLACE_WAIT_BUDGET_MS };
-    for (const message of messages.slice(sent)) {
-      try {
-        externalId = await this.sendOne(to, message, budget);
-      } catch (err) {
-        if (sent > 0) this.progress.set(key, { sent, at: this.deps.clock.now() });
-        throw err;
+    try {
+      for (const reply of replies) {
+        // A reply longer than one message counts as delivered once all its pieces went out.
+        for (const message of renderReply(reply).filter((m) => m.text.trim() !== '')) externalIds.push(await this.sendOne(to, message, budget));
+        delivered += 1;
       }
-      sent += 1;
+    } catch (err) {
+      throw withSendProgress(err, 'telegram', delivered, externalIds);
     }
-    this.progress.delete(key);
-    return externalId !== undefined ? { externalId } : {};
+    const externalId = externalIds.at(-1);
+    return externalId !== undefined ? { externalId, externalIds } : {};
   }
 
   private async sendOne(chatId: string, message: OutgoingMessage, budget: { waitMs: number }): Promise<string> {
@@ -75,16 +67,6 @@ export class TelegramOutbound implements OutboundChannel {
         throw failure;
       }
     }
-  }
-
-  /** Identifies a batch by recipient and content; the outbox retries with the same replies. */
-  private batchKey(to: string, replies: Reply[]): string {
-    return crypto.createHash('sha256').update(to).update('\0').update(JSON.stringify(replies)).digest('base64url');
-  }
-
-  private forgetOld(): void {
-    const cutoff = this.deps.clock.now() - PROGRESS_TTL_MS;
-    for (const [key, entry] of this.progress) if (entry.at < cutoff) this.progress.delete(key);
   }
 }
 

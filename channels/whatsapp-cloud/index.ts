@@ -1,6 +1,6 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { OutboundChannel, Reply } from '../../src/engine/types.js';
-import { ChannelApiError, ConfigError } from '../../src/errors.js';
+import { ChannelApiError, ConfigError, withSendProgress } from '../../src/errors.js';
 import { safeEqual } from '../../src/http/admin-auth.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { GraphApi, OUTSIDE_WINDOW, type GraphApiSettings } from './graph-api.js';
@@ -90,17 +90,19 @@ export function createWhatsAppCloudChannel(deps: ChannelDeps): WhatsAppCloudChan
   const outbound: OutboundChannel = {
     name: 'whatsapp-cloud',
     async send(to: string, replies: Reply[]) {
-      let externalId: string | undefined;
+      // One Graph message per reply: the wamids say how many replies went out.
+      const externalIds: string[] = [];
       for (const reply of replies) {
         try {
-          externalId = await api.sendMessage(to, toGraphMessage(reply));
+          externalIds.push(await api.sendMessage(to, toGraphMessage(reply)));
         } catch (err) {
           if (err instanceof ChannelApiError && err.options.code === OUTSIDE_WINDOW) templateNeeded(to, err.message);
           else if (err instanceof Error) state.lastError = err.message;
-          throw err;
+          throw withSendProgress(err, 'whatsapp-cloud', externalIds.length, externalIds);
         }
       }
-      return externalId ? { externalId } : undefined;
+      const externalId = externalIds.at(-1);
+      return externalId ? { externalId, externalIds } : undefined;
     },
   };
 

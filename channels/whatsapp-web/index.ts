@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import qrcodeTerminal from 'qrcode-terminal';
 import { renderNumberedOptions } from '../../src/engine/buttons.js';
 import type { InboundMessage, OutboundChannel, Reply } from '../../src/engine/types.js';
-import { ChannelApiError } from '../../src/errors.js';
+import { ChannelApiError, withSendProgress } from '../../src/errors.js';
 import { requireAdminToken } from '../../src/http/admin-auth.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { webJsClientFactory, type WebClient, type WebClientFactory, type WebMessage } from './client.js';
@@ -261,7 +261,10 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
         });
       }
       const chatId = chatIdForUser(to);
-      const texts = replies.map(renderNumberedOptions).filter((t) => t.trim().length > 0);
+      const rendered = replies.map(renderNumberedOptions);
+      // Which reply each message is; replies that render to nothing are skipped.
+      const replyOf = rendered.flatMap((t, i) => (t.trim().length > 0 ? [i] : []));
+      const texts = replyOf.map((i) => rendered[i]!);
       const reserved = pacer.reserve(texts);
       if ('waitMs' in reserved) {
         throw new ChannelApiError('WhatsApp Web sending is paced; this reply waits for its turn', 'whatsapp-web', {
@@ -269,25 +272,33 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
           retryAfterMs: reserved.waitMs,
         });
       }
-      let externalId: string | undefined;
-      for (const [i, text] of texts.entries()) {
-        const slot = reserved.slots[i]!;
-        await sleeper.until(slot.typingAt);
-        if (slot.sendAt > slot.typingAt) {
-          const chat = await c.getChatById(chatId).catch(() => undefined);
-          await chat?.sendStateTyping().catch(() => undefined);
+      const externalIds: string[] = [];
+      let sent = 0;
+      try {
+        for (const [i, text] of texts.entries()) {
+          const slot = reserved.slots[i]!;
+          await sleeper.until(slot.typingAt);
+          if (slot.sendAt > slot.typingAt) {
+            const chat = await c.getChatById(chatId).catch(() => undefined);
+            await chat?.sendStateTyping().catch(() => undefined);
+          }
+          await sleeper.until(slot.sendAt);
+          if (client !== c || status.state !== 'ready') {
+            throw new ChannelApiError('WhatsApp Web disconnected while sending', 'whatsapp-web', { retryable: true, retryAfterMs: NOT_READY_RETRY_MS });
+          }
+          try {
+            externalIds.push((await c.sendMessage(chatId, text)).id._serialized);
+            sent++;
+          } catch (cause) {
+            throw new ChannelApiError('WhatsApp Web could not send the message', 'whatsapp-web', { retryable: true, cause });
+          }
         }
-        await sleeper.until(slot.sendAt);
-        if (client !== c || status.state !== 'ready') {
-          throw new ChannelApiError('WhatsApp Web disconnected while sending', 'whatsapp-web', { retryable: true, retryAfterMs: NOT_READY_RETRY_MS });
-        }
-        try {
-          externalId = (await c.sendMessage(chatId, text)).id._serialized;
-        } catch (cause) {
-          throw new ChannelApiError('WhatsApp Web could not send the message', 'whatsapp-web', { retryable: true, cause });
-        }
+      } catch (err) {
+        // Every reply before the first unsent message went out (empty ones need nothing).
+        throw withSendProgress(err, 'whatsapp-web', replyOf[sent] ?? replies.length, externalIds);
       }
-      return externalId ? { externalId } : undefined;
+      const externalId = externalIds.at(-1);
+      return externalId ? { externalId, externalIds } : undefined;
     },
   };
 

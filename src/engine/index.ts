@@ -7,12 +7,14 @@ export * from './types.js';
 export { matchButton, renderNumberedOptions } from './buttons.js';
 export { createEngine, publicContext, type Engine, type EngineOptions, type EngineTurnResult } from './engine.js';
 export {
+  applyDeliveryStatus,
   backoffDelay,
   createOutbox,
   DEFAULT_BACKOFF,
   enqueueReplies,
   UNPROMPTED_KINDS,
   type BackoffOptions,
+  type DeliveryStatusUpdate,
   type Outbox,
   type OutboxOptions,
   type OutboxRow,

@@ -6,14 +6,17 @@
  * WhatsApp Web session lives in one process). Replies to one recipient go out in order.
  *
  * Delivery is at least once: a process that dies mid-send leaves the row "sending"
- * with a lease; when the lease ends another worker sends it again.
+ * with a lease; when the lease ends another worker sends it again. A send that fails
+ * part-way is not repeated from the start: the channel reports how many replies went
+ * out (ChannelApiError's `delivered`), the row keeps that in sent_count with the
+ * messages' ids in outbox_messages, and the retry, by any process, sends only the rest.
  */
 import type { Knex } from 'knex';
 import { ChannelApiError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { outboxDepth, outboxFailures, messagesTotal } from '../metrics.js';
 import type { Db } from './conversations.js';
-import type { ChannelName, OutboundChannel, Reply } from './types.js';
+import type { ChannelName, OutboundChannel, Reply, SendResult } from './types.js';
 
 export interface OutboxRow {
   id: number;
@@ -24,6 +27,8 @@ export interface OutboxRow {
   payload: Reply[];
   status: string;
   attempts: number;
+  /** How many of `payload`'s replies earlier attempts delivered; a send starts after them. */
+  sent_count: number;
   next_attempt_at: Date;
   last_error: string | null;
   channel_ref: unknown;
@@ -104,6 +109,13 @@ export async function enqueueReplies(
   return (inserted as { id: number }).id;
 }
 
+/** The message ids a channel returned: every message's, or at least the last one's. */
+function messageIds(result: SendResult | void | undefined): string[] {
+  if (!result || typeof result !== 'object') return [];
+  if (result.externalIds?.length) return result.externalIds;
+  return result.externalId ? [result.externalId] : [];
+}
+
 const UNSENT = `('pending', 'sending', 'deferred')`;
 const UNPROMPTED = `(${UNPROMPTED_KINDS.map((k) => `'${k}'`).join(', ')})`;
 
@@ -151,7 +163,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
          order by c.id
          limit ?
          for update skip locked)
-       returning o.id, o.conversation_id, o.channel, o.recipient, o.kind, o.payload, o.status, o.attempts, o.next_attempt_at,
+       returning o.id, o.conversation_id, o.channel, o.recipient, o.kind, o.payload, o.status, o.attempts, o.sent_count, o.next_attempt_at,
          o.last_error, (select cv.channel_ref from conversations cv where cv.id = o.conversation_id) as channel_ref`,
       [new Date(now.getTime() + leaseMs), now, ...bindings, batchSize],
     )) as { rows: OutboxRow[] };
@@ -178,13 +190,19 @@ export function createOutbox(options: OutboxOptions): Outbox {
           return true;
         }
       }
-      const result = await channel.send(row.recipient, row.payload, { channelRef: row.channel_ref ?? undefined });
-      const externalId = result && typeof result === 'object' ? result.externalId : undefined;
+      // A retry starts after the replies an earlier attempt delivered.
+      const replies = row.payload.slice(row.sent_count);
+      const result = replies.length ? await channel.send(row.recipient, replies, { channelRef: row.channel_ref ?? undefined }) : undefined;
+      const ids = messageIds(result);
       const now = clock();
-      await knex('outbox')
-        .where({ id: row.id })
-        .update({ status: 'sent', sent_at: now, updated_at: now, last_error: null, external_id: externalId ?? null });
-      messagesTotal.inc({ channel: row.channel, direction: 'out' }, row.payload.length);
+      await recordProgress(row, replies.length, ids, {
+        status: 'sent',
+        sent_at: now,
+        updated_at: now,
+        last_error: null,
+        external_id: (result && typeof result === 'object' ? result.externalId : undefined) ?? ids.at(-1) ?? null,
+      });
+      messagesTotal.inc({ channel: row.channel, direction: 'out' }, replies.length);
       return true;
     } catch (err) {
       outboxFailures.inc({ channel: row.channel });
@@ -193,18 +211,49 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const delay = Math.max(retryAfter, backoffDelay(row.attempts, backoff));
       const now = clock();
       const message = err instanceof Error ? err.message : String(err);
-      await knex('outbox')
-        .where({ id: row.id })
-        .update({
-          status: permanent ? 'failed' : 'pending',
-          next_attempt_at: new Date(now.getTime() + delay),
-          updated_at: now,
-          last_error: message.slice(0, 1000),
-        })
-        .catch((e: unknown) => log.error({ err: e, outboxId: row.id }, 'could not record a failed send; the lease will expire and it will be retried'));
-      log.warn({ err, outboxId: row.id, channel: row.channel, attempts: row.attempts, permanent, retryInMs: permanent ? undefined : delay }, 'reply send failed');
+      // What went out before the failure is kept even when the failure is permanent.
+      const unsent = Math.max(0, row.payload.length - row.sent_count);
+      const delivered = err instanceof ChannelApiError ? Math.min(unsent, Math.max(0, Math.floor(err.options.delivered ?? 0))) : 0;
+      const ids = err instanceof ChannelApiError ? (err.options.externalIds ?? []) : [];
+      await recordProgress(row, delivered, ids, {
+        status: permanent ? 'failed' : 'pending',
+        next_attempt_at: new Date(now.getTime() + delay),
+        updated_at: now,
+        last_error: message.slice(0, 1000),
+        ...(ids.length ? { external_id: ids.at(-1) } : {}),
+      }).catch((e: unknown) => log.error({ err: e, outboxId: row.id }, 'could not record a failed send; the lease will expire and it will be retried'));
+      if (delivered) messagesTotal.inc({ channel: row.channel, direction: 'out' }, delivered);
+      log.warn({ err, outboxId: row.id, channel: row.channel, attempts: row.attempts, delivered, permanent, retryInMs: permanent ? undefined : delay }, 'reply send failed');
       return false;
     }
+  }
+
+  /**
+   * Stores how far a send of `row` got, under the row's lock: `delivered` more replies
+   * (counted from where this attempt started), their messages' ids in order after the
+   * ones earlier attempts stored, and the row's new state. A row that finished sending
+   * after a status callback reported one of its earlier messages failed is failed.
+   */
+  async function recordProgress(row: OutboxRow, delivered: number, ids: string[], update: Record<string, unknown>): Promise<void> {
+    await knex.transaction(async (trx) => {
+      await trx.raw('select id from outbox where id = ? for update', [row.id]);
+      if (ids.length) {
+        const { rows } = (await trx.raw('select coalesce(max(position) + 1, 0)::int as next from outbox_messages where outbox_id = ?', [row.id])) as {
+          rows: { next: number }[];
+        };
+        const first = rows[0]?.next ?? 0;
+        await trx('outbox_messages').insert(ids.map((externalId, i) => ({ outbox_id: row.id, position: first + i, external_id: externalId })));
+      }
+      if (update.status === 'sent') {
+        const failed = (await trx('outbox_messages').where({ outbox_id: row.id, status: 'failed' }).orderBy('position').first('error')) as
+          | { error: string | null }
+          | undefined;
+        if (failed) Object.assign(update, { status: 'failed', last_error: failed.error ?? 'the channel reported a message of this row as failed' });
+      }
+      await trx('outbox')
+        .where({ id: row.id })
+        .update({ ...update, sent_count: row.sent_count + delivered });
+    });
   }
 
   /** Sends claimed rows in order; after a success, the recipient's next waiting reply goes too. */
@@ -274,4 +323,84 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
   };
   return outbox;
+}
+
+/** A delivery status a provider reported for one message it accepted (e.g. a WhatsApp Cloud status webhook). */
+export interface DeliveryStatusUpdate {
+  channel: ChannelName;
+  /** The message's id, as the channel's send returned it. */
+  externalId: string;
+  status: 'sent' | 'delivered' | 'read' | 'failed';
+  at: Date;
+  /** Why the message failed (kept as the row's last_error). */
+  error?: string;
+}
+
+/** Ranks message statuses: a status only moves to a higher rank, so "failed" never undoes a delivery. */
+const rankSql = (column: string) => `(case ${column} when 'sent' then 1 when 'failed' then 2 when 'delivered' then 3 when 'read' then 4 else 0 end)`;
+const RANK: Record<DeliveryStatusUpdate['status'], number> = { sent: 1, failed: 2, delivered: 3, read: 4 };
+const PAYLOAD_LENGTH = `(case when jsonb_typeof(o.payload) = 'array' then jsonb_array_length(o.payload) else 1 end)`;
+
+/**
+ * Records a message's delivery status and moves its outbox row on. Providers do not
+ * promise the order of their callbacks, so each message's status only moves forward
+ * (a late "delivered" never overwrites "read"). The row, found by any of its messages,
+ * is failed when any of its messages failed; otherwise, once all its replies went out,
+ * it takes its last message's status, never moving backwards: the earlier messages'
+ * "delivered" says nothing about the last one. Returns how many rows changed status
+ * (0 for an unknown id, a status already passed, or a row still being sent).
+ */
+export async function applyDeliveryStatus(knex: Knex, update: DeliveryStatusUpdate): Promise<number> {
+  return knex.transaction(async (trx) => {
+    // The row's lock first, as the outbox takes it when it records progress. (A union, not
+    // an "or": each side uses its index, where an "or" scans the whole outbox.)
+    const { rows: owners } = (await trx.raw(
+      `select o.id, not exists (select 1 from outbox_messages m where m.outbox_id = o.id) as untracked
+         from outbox o
+        where o.channel = ?
+          and o.id in (select m.outbox_id from outbox_messages m where m.external_id = ? union select x.id from outbox x where x.external_id = ?)
+        order by o.id
+        for update`,
+      [update.channel, update.externalId, update.externalId],
+    )) as { rows: { id: number; untracked: boolean }[] };
+    if (!owners.length) return 0;
+    const ids = owners.map((o) => o.id);
+    const untracked = owners.filter((o) => o.untracked).map((o) => o.id);
+    if (untracked.length) {
+      // A row whose external_id was written without the outbox's progress (older code, imports): its one known message.
+      await trx.raw(
+        `insert into outbox_messages (outbox_id, position, external_id, status, status_at)
+         select o.id, 0, o.external_id, case when o.status in ('delivered', 'read', 'failed') then o.status else 'sent' end, o.updated_at
+           from outbox o where o.id = any(?)`,
+        [untracked],
+      );
+      await trx.raw(
+        `update outbox o set sent_count = greatest(o.sent_count, ${PAYLOAD_LENGTH})
+          where o.id = any(?) and o.status in ('sent', 'delivered', 'read', 'failed')`,
+        [untracked],
+      );
+    }
+    await trx.raw(
+      `update outbox_messages set status = ?, error = coalesce(?, error), status_at = ?
+        where outbox_id = any(?) and external_id = ? and ${rankSql('status')} < ?`,
+      [update.status, update.error ?? null, update.at, ids, update.externalId, RANK[update.status]],
+    );
+    const moved = (await trx.raw(
+      `update outbox o
+          set status = agg.next,
+              last_error = case when agg.next = 'failed' then coalesce(agg.error, o.last_error) else o.last_error end,
+              sent_at = case when agg.next = 'failed' then o.sent_at else coalesce(o.sent_at, ?) end,
+              updated_at = now()
+         from (select outbox_id,
+                      case when bool_or(status = 'failed') then 'failed' else (array_agg(status order by position desc))[1] end as next,
+                      (array_agg(error order by position) filter (where status = 'failed'))[1] as error
+                 from outbox_messages where outbox_id = any(?) group by outbox_id) agg
+        where o.id = agg.outbox_id
+          and o.status in ('sent', 'delivered', 'read', 'failed')
+          and o.status <> agg.next
+          and (agg.next = 'failed' or (o.sent_count >= ${PAYLOAD_LENGTH} and ${rankSql('agg.next')} > ${rankSql('o.status')}))`,
+      [update.at, ids],
+    )) as { rowCount: number | null };
+    return moved.rowCount ?? 0;
+  });
 }

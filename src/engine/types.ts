@@ -35,15 +35,25 @@ export interface Reply {
   buttons?: Button[];
 }
 
+/** What a channel reports after delivering replies. */
+export interface SendResult {
+  /** The last message's id (kept on the outbox row as external_id). */
+  externalId?: string;
+  /** Every delivered message's id, in order (a reply may take several messages, or none may have an id). */
+  externalIds?: string[];
+}
+
 /** A transport that can deliver replies to a channel user. */
 export interface OutboundChannel {
   readonly name: ChannelName;
   /**
    * Delivers the replies in order. Throws ChannelApiError when the transport refused
-   * or failed; the outbox retries by its `retryable` and `retryAfterMs`.
-   * May return the provider's message id, kept for delivery-status callbacks.
+   * or failed; the outbox retries by its `retryable` and `retryAfterMs`. A failure after
+   * some replies went out says so in the error's `delivered` (and `externalIds`), so the
+   * retry sends only the rest.
+   * May return the provider's message ids, kept for delivery-status callbacks.
    */
-  send(to: string, replies: Reply[], options?: { channelRef?: unknown }): Promise<{ externalId?: string } | void>;
+  send(to: string, replies: Reply[], options?: { channelRef?: unknown }): Promise<SendResult | void>;
 }
 
 /** What one turn produced. The replies are also queued in the outbox and sent after commit. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { backoffDelay, createOutbox, enqueueReplies, type Outbox } from '../../src/engine/outbox.js';
+import { applyDeliveryStatus, backoffDelay, createOutbox, enqueueReplies, type Outbox } from '../../src/engine/outbox.js';
 import type { OutboundChannel, Reply } from '../../src/engine/types.js';
 import { ChannelApiError } from '../../src/errors.js';
 import { createKnex } from '../../src/store/db.js';
@@ -159,5 +159,221 @@ describe('the outbox', function () {
       await other.stop();
       await otherKnex.destroy();
     }
+  });
+});
+
+/**
+ * A channel that sends replies one by one, as the real adapters do, and fails part-way
+ * when told: it then reports, like them, how many replies went out and their ids.
+ * Each instance is one process's channel: nothing it remembers reaches another.
+ */
+class PartialChannel implements OutboundChannel {
+  readonly name = 'whatsapp-cloud' as const;
+  /** What each send() call was asked to deliver. */
+  readonly calls: string[][] = [];
+  /** The next sends fail at these 0-based positions of the replies they are given. */
+  failures: { at: number; retryable: boolean }[] = [];
+  constructor(
+    readonly delivered: { text: string; id: string }[],
+    private readonly prefix: string,
+  ) {}
+
+  async send(to: string, replies: Reply[]): Promise<{ externalId?: string; externalIds: string[] }> {
+    this.calls.push(replies.map((r) => r.text));
+    const failure = this.failures.shift();
+    const ids: string[] = [];
+    for (const [i, reply] of replies.entries()) {
+      if (failure?.at === i) {
+        throw new ChannelApiError('(#131000) Something went wrong', 'whatsapp-cloud', { retryable: failure.retryable, delivered: i, externalIds: ids });
+      }
+      const id = `wamid.${this.prefix}${this.delivered.length}`;
+      this.delivered.push({ text: reply.text, id });
+      ids.push(id);
+    }
+    return { externalId: ids.at(-1), externalIds: ids };
+  }
+}
+
+describe('the outbox with multi-reply rows that fail part-way', function () {
+  let db: TestDatabase;
+  let otherKnex: ReturnType<typeof createKnex>;
+  let clock: TestClock;
+  let delivered: { text: string; id: string }[];
+  let mine: PartialChannel;
+  let theirs: PartialChannel;
+  let here: Outbox;
+  let there: Outbox;
+
+  beforeEach(async () => {
+    db = await freshDatabase();
+    // A second pool: another process, sharing nothing with this one but the database.
+    otherKnex = createKnex(db.url, 2);
+    clock = new TestClock();
+    delivered = [];
+    mine = new PartialChannel(delivered, 'A');
+    theirs = new PartialChannel(delivered, 'B');
+    const backoff = { baseMs: 1000, maxMs: 60_000 };
+    here = createOutbox({ knex: db.knex, log: quietLog, clock: clock.now, backoff });
+    here.registerChannel(mine);
+    there = createOutbox({ knex: otherKnex, log: quietLog, clock: clock.now, backoff });
+    there.registerChannel(theirs);
+  });
+  afterEach(async () => {
+    await Promise.all([here.stop(), there.stop()]);
+    await otherKnex.destroy();
+    await db.drop();
+  });
+
+  const enqueue = (texts: string[]) =>
+    enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: '573001234567', replies: texts.map((text) => ({ text })), notBefore: clock.now() });
+  const row = async (id: number) => db.knex('outbox').where({ id }).first();
+  const messages = async (id: number) =>
+    (await db.knex('outbox_messages').where({ outbox_id: id }).orderBy('position').select('position', 'external_id', 'status')) as {
+      position: number;
+      external_id: string;
+      status: string;
+    }[];
+
+  it('delivers each reply exactly once when a send fails at reply 2 of 3 and another process retries it', async () => {
+    mine.failures = [{ at: 2, retryable: true }];
+    const id = await enqueue(['uno', 'dos', 'tres']);
+    await here.dispatch([id]);
+    const failed = await row(id);
+    assert.equal(failed.status, 'pending');
+    assert.equal(failed.sent_count, 2, 'the two replies that went out are recorded');
+    assert.equal(failed.external_id, 'wamid.A1');
+
+    clock.advance(1000);
+    assert.equal(await there.runOnce(), 1);
+    assert.deepEqual(theirs.calls, [['tres']], 'the retry sends only what had not gone out');
+    assert.deepEqual(
+      delivered.map((d) => d.text),
+      ['uno', 'dos', 'tres'],
+      'the debtor read every reply exactly once',
+    );
+    const done = await row(id);
+    assert.deepEqual([done.status, done.sent_count, done.external_id, done.attempts], ['sent', 3, 'wamid.B2', 2]);
+    assert.deepEqual(
+      (await messages(id)).map((m) => [m.position, m.external_id]),
+      [
+        [0, 'wamid.A0'],
+        [1, 'wamid.A1'],
+        [2, 'wamid.B2'],
+      ],
+    );
+  });
+
+  it('adds up progress over several part-way failures, in either process', async () => {
+    mine.failures = [{ at: 1, retryable: true }, { at: 1, retryable: true }];
+    theirs.failures = [{ at: 1, retryable: true }];
+    const id = await enqueue(['uno', 'dos', 'tres', 'cuatro', 'cinco']);
+    await here.dispatch([id]);
+    assert.equal((await row(id)).sent_count, 1);
+    clock.advance(1000);
+    await there.runOnce();
+    assert.equal((await row(id)).sent_count, 2);
+    clock.advance(2000);
+    await here.runOnce();
+    assert.equal((await row(id)).sent_count, 3);
+    clock.advance(4000);
+    await there.runOnce();
+    assert.deepEqual(
+      [...mine.calls, ...theirs.calls].sort((a, b) => b.length - a.length),
+      [['uno', 'dos', 'tres', 'cuatro', 'cinco'], ['dos', 'tres', 'cuatro', 'cinco'], ['tres', 'cuatro', 'cinco'], ['cuatro', 'cinco']],
+    );
+    assert.deepEqual(
+      delivered.map((d) => d.text),
+      ['uno', 'dos', 'tres', 'cuatro', 'cinco'],
+    );
+    assert.equal((await row(id)).status, 'sent');
+    assert.deepEqual(
+      (await messages(id)).map((m) => m.position),
+      [0, 1, 2, 3, 4],
+    );
+  });
+
+  it('keeps the progress of a permanent failure: the row is failed and says what went out', async () => {
+    mine.failures = [{ at: 1, retryable: false }];
+    const id = await enqueue(['uno', 'dos', 'tres']);
+    await here.dispatch([id]);
+    const failed = await row(id);
+    assert.deepEqual([failed.status, failed.sent_count, failed.external_id], ['failed', 1, 'wamid.A0']);
+    assert.match(failed.last_error, /131000/);
+    assert.deepEqual((await messages(id)).map((m) => m.external_id), ['wamid.A0']);
+    clock.advance(3600_000);
+    assert.equal(await there.runOnce(), 0, 'a permanent failure is not retried');
+    // A status for the message that went out does not make the unfinished row look delivered.
+    assert.equal(await applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId: 'wamid.A0', status: 'read', at: clock.now() }), 0);
+    assert.equal((await row(id)).status, 'failed');
+  });
+
+  it('holds the recipient’s next reply until the half-sent one is finished', async () => {
+    mine.failures = [{ at: 1, retryable: true }];
+    const first = await enqueue(['uno', 'dos']);
+    await here.dispatch([first]);
+    const second = await enqueue(['tres']);
+    await there.dispatch([second]);
+    assert.equal((await row(second)).status, 'pending');
+    clock.advance(1000);
+    await there.runOnce();
+    await there.idle();
+    assert.deepEqual(
+      delivered.map((d) => d.text),
+      ['uno', 'dos', 'tres'],
+    );
+  });
+
+  describe('delivery statuses of a multi-message row', () => {
+    let id: number;
+    const status = (externalId: string, s: 'sent' | 'delivered' | 'read' | 'failed', error?: string) =>
+      applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId, status: s, at: clock.now(), ...(error ? { error } : {}) });
+
+    beforeEach(async () => {
+      id = await enqueue(['uno', 'dos', 'tres']);
+      await here.dispatch([id]);
+      assert.equal((await row(id)).status, 'sent');
+    });
+
+    it('finds the row by its first message, but moves it only when its last message moves', async () => {
+      assert.equal(await status('wamid.A0', 'delivered'), 0);
+      assert.equal((await row(id)).status, 'sent', 'the last reply may not have arrived yet');
+      assert.deepEqual((await messages(id)).map((m) => m.status), ['delivered', 'sent', 'sent']);
+      assert.equal(await status('wamid.A2', 'delivered'), 1);
+      assert.equal((await row(id)).status, 'delivered');
+      assert.equal(await status('wamid.A2', 'read'), 1);
+      assert.equal(await status('wamid.A0', 'read'), 0);
+      assert.equal(await status('wamid.A2', 'delivered'), 0, 'a late "delivered" does not undo "read"');
+      assert.equal((await row(id)).status, 'read');
+      assert.ok((await row(id)).sent_at);
+    });
+
+    it('fails the row when any of its messages failed, even after its last was read', async () => {
+      await status('wamid.A2', 'read');
+      assert.equal(await status('wamid.A1', 'failed', 'WhatsApp Cloud API error 131026: Message undeliverable'), 1);
+      const failed = await row(id);
+      assert.equal(failed.status, 'failed');
+      assert.match(failed.last_error, /131026/);
+      // A "failed" never undoes a delivery of the same message.
+      assert.equal(await status('wamid.A2', 'failed', 'late'), 0);
+      assert.deepEqual((await messages(id)).map((m) => m.status), ['sent', 'failed', 'read']);
+    });
+
+    it('ignores ids it never sent, and the same id on another channel', async () => {
+      assert.equal(await status('wamid.unknown', 'failed', 'x'), 0);
+      assert.equal(await applyDeliveryStatus(db.knex, { channel: 'telegram', externalId: 'wamid.A2', status: 'failed', at: clock.now() }), 0);
+      assert.equal((await row(id)).status, 'sent');
+    });
+  });
+
+  it('fails a row, once it finishes, whose earlier message was reported failed while it was being retried', async () => {
+    mine.failures = [{ at: 1, retryable: true }];
+    const id = await enqueue(['uno', 'dos']);
+    await here.dispatch([id]);
+    assert.equal(await applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId: 'wamid.A0', status: 'failed', at: clock.now(), error: 'undeliverable' }), 0);
+    assert.equal((await row(id)).status, 'pending', 'still being sent: the retry goes on');
+    clock.advance(1000);
+    await there.runOnce();
+    const done = await row(id);
+    assert.deepEqual([done.status, done.last_error, done.sent_count], ['failed', 'undeliverable', 2]);
   });
 });

@@ -177,5 +177,27 @@ describe('bot framework channel (CloudAdapter against a local connector)', () =>
         return true;
       });
     });
+
+    it('says how many replies went out when the connector fails part-way, with their activity ids', async () => {
+      const handler = new RecordingHandler(() => []);
+      harness = await startHarness(handler);
+      await postActivity(harness.url, activity('emulator-message', connector.url));
+      const before = connector.posted.length;
+      // The first reply is accepted; the connector refuses the second.
+      connector.once('posted', () => connector.failNext(403, 'BotNotInConversationRoster', 'The bot is not part of the conversation roster.'));
+      const reference = handler.received[0]!.channelRef;
+      const replies = [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }];
+      await assert.rejects(harness.channel.outbound.send(handler.received[0]!.from, replies, { channelRef: reference }), (err: unknown) => {
+        assert.ok(err instanceof ChannelApiError);
+        assert.equal(err.options.code, 403);
+        assert.equal(err.options.delivered, 1);
+        assert.deepEqual(err.options.externalIds, [`reply-${before + 1}`]);
+        return true;
+      });
+      assert.deepEqual(connector.posted.slice(before).map((p) => p.activity.text), ['Uno']);
+      const result = await harness.channel.outbound.send(handler.received[0]!.from, replies.slice(1), { channelRef: reference });
+      assert.deepEqual(connector.posted.slice(before).map((p) => p.activity.text), ['Uno', 'Dos', 'Tres']);
+      assert.deepEqual(result, { externalId: `reply-${before + 3}`, externalIds: [`reply-${before + 2}`, `reply-${before + 3}`] });
+    });
   });
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import FakeTimers from '@sinonjs/fake-timers';
+import { createOutbox, enqueueReplies } from '../../../src/engine/outbox.js';
 import { ChannelApiError } from '../../../src/errors.js';
+import { createKnex } from '../../../src/store/db.js';
+import { freshDatabase } from '../../support/db.js';
 import { BOT, FakeBotApi } from './fake-bot-api.js';
 import { update } from './fixtures.js';
-import { postUpdate, RecordingHandler, SECRET, startHarness, type Harness } from './support.js';
+import { postUpdate, quietLog, RecordingHandler, SECRET, startHarness, type Harness } from './support.js';
 
 const CHAT = 5281907331;
 
@@ -208,19 +211,54 @@ describe('telegram channel (telegraf against a local Bot API)', () => {
       });
     });
 
-    it('resumes a half-delivered batch where it stopped when the outbox retries it', async () => {
+    it('reports how far a half-delivered batch got, so the outbox retry (in another process) sends only the rest', async () => {
       harness = await startHarness(api);
-      const replies = [{ text: 'Primero' }, { text: 'Segundo' }, { text: 'Tercero' }];
-      // The first goes out, the second fails on a server error.
-      let calls = 0;
-      api.on('call', (method: string) => {
-        if (method === 'sendMessage' && ++calls === 1) api.failNext('sendMessage', { error_code: 502, description: 'Bad Gateway' });
-      });
-      await assert.rejects(harness.channel.outbound.send(String(CHAT), replies), ChannelApiError);
-      await harness.channel.outbound.send(String(CHAT), replies);
-      const delivered = api.callsOf('sendMessage').map((b) => b.text);
-      // Primero once, Segundo attempted twice (failed then delivered), Tercero once.
-      assert.deepEqual(delivered, ['Primero', 'Segundo', 'Segundo', 'Tercero']);
+      const other = await startHarness(api);
+      const db = await freshDatabase();
+      const otherKnex = createKnex(db.url, 2);
+      let now = new Date('2026-11-23T15:00:00Z');
+      const clock = () => now;
+      try {
+        const replies = [{ text: 'Primero' }, { text: 'Segundo' }, { text: 'Tercero' }];
+        // The first goes out, the second fails on a server error.
+        let calls = 0;
+        api.on('call', (method: string) => {
+          if (method === 'sendMessage' && ++calls === 1) api.failNext('sendMessage', { error_code: 502, description: 'Bad Gateway' });
+        });
+        await assert.rejects(harness.channel.outbound.send(String(CHAT), replies), (err: unknown) => {
+          assert.ok(err instanceof ChannelApiError);
+          assert.equal(err.options.retryable, true);
+          assert.equal(err.options.code, 502);
+          assert.equal(err.options.delivered, 1);
+          assert.deepEqual(err.options.externalIds, ['1000']);
+          return true;
+        });
+
+        // Through the outbox: this process fails at Segundo, another process retries.
+        const id = await enqueueReplies(db.knex, { channel: 'telegram', recipient: String(CHAT), replies, notBefore: now });
+        const first = createOutbox({ knex: db.knex, log: quietLog, clock, backoff: { baseMs: 1000, maxMs: 1000 } });
+        first.registerChannel(harness.channel.outbound);
+        const second = createOutbox({ knex: otherKnex, log: quietLog, clock, backoff: { baseMs: 1000, maxMs: 1000 } });
+        second.registerChannel(other.channel.outbound);
+        api.calls.length = 0;
+        calls = 0;
+        await first.dispatch([id]);
+        assert.deepEqual(await db.knex('outbox').where({ id }).first('status', 'sent_count'), { status: 'pending', sent_count: 1 });
+        now = new Date(now.getTime() + 1000);
+        assert.equal(await second.runOnce(), 1);
+        // Primero once, Segundo attempted twice (failed then delivered), Tercero once.
+        assert.deepEqual(
+          api.callsOf('sendMessage').map((b) => b.text),
+          ['Primero', 'Segundo', 'Segundo', 'Tercero'],
+        );
+        const row = await db.knex('outbox').where({ id }).first('status', 'sent_count', 'external_id');
+        assert.deepEqual(row, { status: 'sent', sent_count: 3, external_id: '1003' });
+        assert.deepEqual(await db.knex('outbox_messages').where({ outbox_id: id }).orderBy('position').pluck('external_id'), ['1001', '1002', '1003']);
+      } finally {
+        await other.close();
+        await otherKnex.destroy();
+        await db.drop();
+      }
     });
   });
 

@@ -162,7 +162,7 @@ describe('WhatsApp Business Cloud API channel', () => {
         type: 'text',
         text: { preview_url: false, body: '¡Hola! Para ayudarte, escríbeme tu número de cédula.' },
       });
-      assert.deepEqual(sent, { externalId: 'wamid.FAKE000001' });
+      assert.deepEqual(sent, { externalId: 'wamid.FAKE000001', externalIds: ['wamid.FAKE000001'] });
     });
 
     it('reads an interactive button_reply as the pressed button', async () => {
@@ -322,6 +322,59 @@ describe('WhatsApp Business Cloud API channel', () => {
       // A late "delivered" does not undo "read".
       assert.equal((await postSigned(fixture('status-delivered.json'))).status, 200);
       assert.equal((await db.knex('outbox').where({ id }).first('status')).status, 'read');
+    });
+
+    /** A status webhook from a fixture, about the given wamid. */
+    const statusAbout = (name: string, wamid: string): string => {
+      const body = fixtureJson(name) as { entry: { changes: { value: { statuses: { id: string }[] } }[] }[] };
+      body.entry[0]!.changes[0]!.value.statuses[0]!.id = wamid;
+      return JSON.stringify(body);
+    };
+    const texts = () => graph.sent.map((b) => (b.text as { body?: string } | undefined)?.body);
+
+    it('resumes a three-reply row after the reply that failed, and keeps every wamid', async () => {
+      graph.answer(
+        { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: DEBTOR, wa_id: DEBTOR }], messages: [{ id: 'wamid.UNO' }] } },
+        { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: DEBTOR, wa_id: DEBTOR }], messages: [{ id: 'wamid.DOS' }] } },
+        { status: 429, body: fixtureJson('error-130429.json') },
+      );
+      const o = outbox();
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }] });
+      await o.dispatch([id]);
+      let row = await db.knex('outbox').where({ id }).first();
+      assert.deepEqual([row.status, row.sent_count], ['pending', 2]);
+      assert.match(row.last_error, /130429/);
+
+      now = new Date(new Date(row.next_attempt_at).getTime() + 1);
+      assert.equal(await o.runOnce(), 1);
+      assert.deepEqual(texts(), ['Uno', 'Dos', 'Tres', 'Tres'], 'Uno and Dos went out once; only Tres was sent again');
+      row = await db.knex('outbox').where({ id }).first();
+      assert.deepEqual([row.status, row.sent_count, row.external_id], ['sent', 3, 'wamid.FAKE000001']);
+      assert.deepEqual(await db.knex('outbox_messages').where({ outbox_id: id }).orderBy('position').pluck('external_id'), ['wamid.UNO', 'wamid.DOS', 'wamid.FAKE000001']);
+    });
+
+    it('records statuses for the first message of a multi-message row; the row follows its last message', async () => {
+      const o = outbox();
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }] });
+      await o.dispatch([id]);
+      const [first, second, last] = ['wamid.FAKE000001', 'wamid.FAKE000002', 'wamid.FAKE000003'];
+      assert.deepEqual(await db.knex('outbox').where({ id }).first('status', 'external_id'), { status: 'sent', external_id: last });
+      const statusOf = async (wamid: string) => (await db.knex('outbox_messages').where({ outbox_id: id, external_id: wamid }).first('status')).status as string;
+      const rowStatus = async () => (await db.knex('outbox').where({ id }).first('status')).status as string;
+
+      assert.equal((await postSigned(statusAbout('status-delivered.json', first))).status, 200);
+      assert.equal(await statusOf(first), 'delivered', 'the first message’s status is recorded');
+      assert.equal(await rowStatus(), 'sent', 'the row waits for its last message');
+      assert.equal((await postSigned(statusAbout('status-read.json', last))).status, 200);
+      assert.equal(await rowStatus(), 'read');
+      assert.equal((await postSigned(statusAbout('status-delivered.json', last))).status, 200);
+      assert.equal(await rowStatus(), 'read', 'never backwards');
+
+      assert.equal((await postSigned(statusAbout('status-failed-131047.json', second))).status, 200);
+      const failed = await db.knex('outbox').where({ id }).first();
+      assert.equal(failed.status, 'failed', 'a message of the row failed');
+      assert.match(failed.last_error, /131047/);
+      assert.deepEqual(await db.knex('outbox_messages').where({ outbox_id: id }).orderBy('position').pluck('status'), ['delivered', 'failed', 'read']);
     });
 
     it('records 131047 (24-hour window closed) on the row and tells the operator a template is needed', async () => {

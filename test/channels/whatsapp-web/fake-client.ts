@@ -20,6 +20,8 @@ export class FakeWebClient extends EventEmitter implements WebClient {
   initializeError?: Error;
   readonly sent: SentMessage[] = [];
   readonly typing: { chatId: string; at: number }[] = [];
+  /** Makes sendMessage reject for the contents it returns an error for (nothing is sent then). */
+  failWhenSending?: (content: string) => Error | undefined;
   private counter = 0;
 
   constructor(private readonly now: () => number) {
@@ -36,6 +38,8 @@ export class FakeWebClient extends EventEmitter implements WebClient {
   }
 
   async sendMessage(chatId: string, content: string): Promise<{ id: { _serialized: string } }> {
+    const failure = this.failWhenSending?.(content);
+    if (failure) throw failure;
     this.sent.push({ chatId, content, at: this.now() });
     const id = `3EB0${String(++this.counter).padStart(16, '0')}`;
     return { id: { _serialized: `true_${chatId}_${id}` } };

@@ -241,6 +241,22 @@ describe('WhatsApp Web channel (whatsapp-web.js)', () => {
       assert.deepEqual(h.handler.received.map((m) => m.text), ['primero', 'segundo']);
     });
 
+    it('says how many replies went out when a send fails part-way, with their ids', async () => {
+      h.client().failWhenSending = (content) => (content === 'tres' ? new Error('Evaluation failed: t: Error: WidFactory') : undefined);
+      // The empty reply renders to nothing: it counts as delivered with the one before it.
+      await assert.rejects(h.channel.outbound.send('573001234567', [{ text: 'uno' }, { text: ' ' }, { text: 'dos' }, { text: 'tres' }]), (err: unknown) => {
+        assert.ok(err instanceof ChannelApiError);
+        assert.equal(err.options.retryable, true);
+        assert.equal(err.options.delivered, 3);
+        assert.deepEqual(err.options.externalIds, [1, 2].map((n) => `true_573001234567@c.us_3EB0${String(n).padStart(16, '0')}`));
+        return true;
+      });
+      h.client().failWhenSending = undefined;
+      const result = await h.channel.outbound.send('573001234567', [{ text: 'tres' }]);
+      assert.deepEqual(h.client().sent.map((s) => s.content), ['uno', 'dos', 'tres']);
+      assert.deepEqual(result?.externalIds, [`true_573001234567@c.us_3EB0${String(3).padStart(16, '0')}`]);
+    });
+
     it('refuses to send while not linked, as a retryable error', async () => {
       h.client().emit('disconnected', 'CONFLICT');
       await assert.rejects(h.channel.outbound.send('573001234567', [{ text: 'hola' }]), (err: unknown) => {
