@@ -33,8 +33,8 @@ export type SkipReason =
 
 export const SKIP_REASONS: Record<SkipReason, string> = {
   sin_telefono: 'no phone number in the portfolio file',
-  telefono_fijo: 'the phone is a landline (no WhatsApp)',
-  sin_chat_telegram: 'has never written to the Telegram bot (a bot cannot write first)',
+  telefono_fijo: 'the phone is a landline, with no WhatsApp',
+  sin_chat_telegram: 'has never written to the Telegram bot, and a bot cannot write first',
   canal_revocado: 'revoked this channel (no_contactar)',
   acuerdo_vigente: 'already has an active payment agreement',
   solicitud_datos_abierta: 'has an open personal-data request (Ley 1581) waiting for a person',

@@ -18,8 +18,9 @@ import {
   type CampaignSettings,
   type SkipReason,
 } from './campaigns.js';
-import { DEFAULT_OPENING_MESSAGE, isTemplateParameterName, templateContent, textContent, type TemplateParameterName } from './content.js';
-import { openingText } from './opening.js';
+import { DEFAULT_FLOW_NAME } from '../flows/index.js';
+import { isTemplateParameterName, templateContent, type TemplateParameterName } from './content.js';
+import { flowOpeningContent } from './opening.js';
 
 export function campaignSettings(config: Config): CampaignSettings {
   return {
@@ -73,7 +74,7 @@ export function registerCampaignCommands(program: Command): void {
     .description('queue the opening message for every reachable debtor of a portfolio (resumes an interrupted campaign; nobody is messaged twice)')
     .requiredOption('-p, --portfolio <name>', 'the portfolio (cartera)')
     .requiredOption('-c, --channel <channel>', CAMPAIGN_CHANNELS.join(' | '))
-    .option('-t, --template <name>', `whatsapp-cloud: the approved template's name (required); other channels: the flow message to send (default ${DEFAULT_OPENING_MESSAGE})`)
+    .option('-t, --template <name>', `whatsapp-cloud: the approved template's name (required); other channels: the flow whose campaign_opening is sent (default ${DEFAULT_FLOW_NAME})`)
     .option('--template-params <list>', 'whatsapp-cloud: values for the template body {{1}}, {{2}}…, comma-separated; only "nombre" (first name) is allowed')
     .option('--dry-run', 'list who would be contacted and when, and who is skipped and why; change nothing')
     .option('--repeat', 'also write to debtors an earlier campaign on this portfolio and channel already reached')
@@ -87,7 +88,7 @@ export function registerCampaignCommands(program: Command): void {
       const params = (flags.templateParams ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       const unknown = params.filter((p) => !isTemplateParameterName(p));
       if (unknown.length) return fail(`--template-params: unknown ${unknown.join(', ')} (only "nombre" is allowed: nothing about the debt before the cédula matches)`);
-      const template = flags.template ?? DEFAULT_OPENING_MESSAGE;
+      const template = flags.template ?? DEFAULT_FLOW_NAME;
 
       try {
         await withDatabase(async ({ knex, config }) => {
@@ -128,9 +129,9 @@ export function registerCampaignCommands(program: Command): void {
           if (channel === 'whatsapp-cloud') {
             content = templateContent(template, config.CAMPAIGN_TEMPLATE_LANGUAGE, params as TemplateParameterName[]);
           } else {
-            const text = openingText(template);
-            if (!text) return fail(`the flow has no message named "${template}"`);
-            content = textContent(text);
+            const opening = flowOpeningContent(config.FLOWS_DIR, template);
+            if (!opening) return fail(`no flow named "${template}" in ${config.FLOWS_DIR}`);
+            content = opening;
           }
           const result = await startCampaign(knex, {
             portfolio: flags.portfolio,

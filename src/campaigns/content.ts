@@ -7,13 +7,6 @@ import type { Reply } from '../engine/types.js';
 import { firstName } from '../flows/index.js';
 import type { CampaignContent, CampaignDebtor } from './campaigns.js';
 
-/** The flow message a text campaign sends unless --template names another. */
-export const DEFAULT_OPENING_MESSAGE = 'campaign_opening';
-
-/** Used when the flow has no opening message. */
-export const DEFAULT_OPENING_TEXT =
-  'Hola, buen día 👋 Tenemos una información importante para usted. Para compartirla de forma segura, por favor escríbanos su número de cédula.';
-
 /** An approved WhatsApp template, as the whatsapp-cloud channel's sendTemplate takes it. */
 export interface CampaignTemplate {
   name: string;

@@ -24,13 +24,12 @@ export {
 } from './campaigns.js';
 export { campaignSettings, registerCampaignCommands } from './cli.js';
 export {
-  DEFAULT_OPENING_MESSAGE,
-  DEFAULT_OPENING_TEXT,
   isTemplateReply,
   templateContent,
   textContent,
   type CampaignTemplate,
   type TemplateReply,
 } from './content.js';
+export { flowOpeningContent, renderOpening } from './opening.js';
 export { createPacer, type Pacer } from './pacing.js';
 export { templateAwareOutbound, type TemplateCapable } from './template-channel.js';

@@ -72,7 +72,7 @@ export function startOfNextBogotaDay(at: Date): Date {
 
 /** ISO 8601 with Bogotá's offset and no milliseconds: 2026-12-09T07:00:00-05:00. */
 export function formatBogota(at: Date): string {
-  return local(at).toISO({ suppressMilliseconds: true }) as string;
+  return local(at).startOf('second').toISO({ suppressMilliseconds: true }) as string;
 }
 
 /**

@@ -188,6 +188,9 @@ export function isEntityName(name: string): name is EntityName {
 /** Values only the timeout warning has: the hours left before the conversation closes. */
 export const WARNING_VARIABLES = ['horas_restantes'] as const;
 
+/** What a campaign's opening may say: only the first name (the number may not be the debtor's). */
+export const CAMPAIGN_VARIABLES: readonly string[] = ['nombre'];
+
 /** Every variable the engine itself may put in scope. */
 export const BUILTIN_VARIABLES: ReadonlySet<string> = new Set<string>([
   ...TURN_VARIABLES,

@@ -10,7 +10,10 @@
  * A bare variable is true when it is set and not false, 0, "" or an empty list.
  * A comparison with an unset variable is false (never an error), so a condition over
  * an entity the debtor did not give simply does not match.
+ * Text compares the way people type it: "Baja." == "baja" (case, accents and
+ * punctuation aside).
  */
+import { foldText } from './format.js';
 
 export type Value = string | number | boolean | null | undefined | object;
 export type Scope = Readonly<Record<string, unknown>>;
@@ -242,7 +245,7 @@ function compare(op: ComparisonOperator, a: unknown, b: unknown): boolean {
     const equal =
       na !== undefined && nb !== undefined
         ? na === nb
-        : (a ?? null) === (b ?? null) || (typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase());
+        : (a ?? null) === (b ?? null) || (typeof a === 'string' && typeof b === 'string' && foldText(a) === foldText(b));
     return op === '==' ? equal : !equal;
   }
   if (a === undefined || a === null || b === undefined || b === null) return false;

@@ -9,6 +9,7 @@ import { AcuerdoError, FlowDefinitionError } from '../errors.js';
 import {
   ACTIONS,
   BUILTIN_VARIABLES,
+  CAMPAIGN_VARIABLES,
   DEBT_DETAIL_VARIABLES,
   ENTITY_NAMES,
   INTENTS,
@@ -99,6 +100,7 @@ const rawFlow = z.strictObject({
   media_reply: messages.optional(),
   empty_reply: messages.optional(),
   timeout_warning: messages.optional(),
+  campaign_opening: messages.optional(),
   globals: z.array(rawRule, { error: 'expected a list of rules' }).optional(),
   states: z.record(z.string(), rawState.nullable(), { error: 'expected the states, by name' }),
 });
@@ -134,6 +136,8 @@ const DEFAULT_FALLBACK_TEXT = 'Disculpe, no le entendí bien. ¿Me lo puede escr
 const DEFAULT_MEDIA_TEXT = 'Por ahora solo puedo leer mensajes de texto 🙏 ¿Me lo escribe, por favor?';
 const DEFAULT_EMPTY_TEXT = 'Parece que su mensaje llegó vacío. ¿Me lo escribe de nuevo, por favor?';
 const DEFAULT_WARNING_TEXT = '¿Seguimos? Esta conversación se cerrará en {{horas_restantes}} horas si no recibimos respuesta.';
+const DEFAULT_OPENING_TEXT =
+  'Hola, buen día 👋 Tenemos una información importante para usted. Para compartirla de forma segura, por favor escríbanos su número de cédula.';
 const DEFAULT_RETRIES = 2;
 
 /** A variable use, kept for validation after every `set:` name is known. */
@@ -319,6 +323,8 @@ function compile(source: YamlSource, raw: RawFlow, fileName: string): { flow: Fl
     emptyReply: raw.empty_reply !== undefined ? c.messages(raw.empty_reply, ['empty_reply']) : [{ template: parseTemplate(DEFAULT_EMPTY_TEXT), pos: source.at([]) }],
     timeoutWarning:
       raw.timeout_warning !== undefined ? c.messages(raw.timeout_warning, ['timeout_warning']) : [{ template: parseTemplate(DEFAULT_WARNING_TEXT), pos: source.at([]) }],
+    campaignOpening:
+      raw.campaign_opening !== undefined ? c.messages(raw.campaign_opening, ['campaign_opening']) : [{ template: parseTemplate(DEFAULT_OPENING_TEXT), pos: source.at([]) }],
     variables: new Set([...BUILTIN_VARIABLES, ...(raw.variables ?? []), ...c.setNames]),
   };
   return { flow, compiler: c };
@@ -474,7 +480,7 @@ function validate(flow: Flow, c: Compiler): void {
 }
 
 function allMessages(flow: Flow): MessageDef[] {
-  const out: MessageDef[] = [...flow.mediaReply, ...flow.emptyReply, ...flow.timeoutWarning];
+  const out: MessageDef[] = [...flow.mediaReply, ...flow.emptyReply, ...flow.timeoutWarning, ...flow.campaignOpening];
   flow.globals.forEach((r) => out.push(...r.say));
   for (const s of flow.states.values()) {
     out.push(...s.say, ...s.fallback.say);
@@ -547,6 +553,11 @@ function checkDebtDetailBeforeIdentification(flow: Flow, c: Compiler): void {
       const leak = m.template.variables.find((v) => DEBT_DETAIL_VARIABLES.has(v.name));
       if (leak) c.problems.push(new FlowDefinitionError(c.source.file, m.pos.line, m.pos.column, `'{{${leak.name}}}' in ${what} can show debt details before the cédula matches (Ley 2300 art. 4); guard it with if: identificado`));
     }
+  }
+  // A campaign writes first, to a number that may not be the debtor's: only the first name.
+  for (const m of flow.campaignOpening) {
+    const other = [...m.template.variables.map((v) => v.name), ...(m.when?.variables ?? [])].find((name) => !CAMPAIGN_VARIABLES.includes(name));
+    if (other) c.problems.push(new FlowDefinitionError(c.source.file, m.pos.line, m.pos.column, `campaign_opening may only use {{nombre}}: '${other}' is not known before the cédula matches (Ley 2300 art. 4)`));
   }
   for (const r of flow.globals) {
     for (const m of r.say) {

@@ -91,6 +91,8 @@ export interface Flow {
   emptyReply: MessageDef[];
   /** What the scheduler sends a silent debtor before closing the conversation ({{horas_restantes}}). */
   timeoutWarning: MessageDef[];
+  /** What a campaign sends to open a conversation on a text channel (only {{nombre}}; no debt details). */
+  campaignOpening: MessageDef[];
   /** Every variable name the flow may use (built-ins, action values, declared, set). */
   variables: ReadonlySet<string>;
 }

@@ -95,6 +95,15 @@ describe('conversation timeouts per tier', () => {
     assert.equal((await db.knex('conversations').where({ id }).first()).status, 'closed');
   });
 
+  it('closes REST API conversations without a warning (that channel only answers inline)', async () => {
+    const t0 = bog('2026-03-03T07:30');
+    const id = await conversation(db.knex, { channel: 'api', userId: 'u-1', lastActivity: t0 });
+    assert.deepEqual(await processTimeouts(db.knex, new Date(t0.getTime() + 10 * HOUR), deps), { warned: 0, deferred: 0, revoked: 0, closed: 0 });
+    assert.equal(Number((await db.knex('outbox').count('* as n').first())!.n), 0);
+    assert.equal((await processTimeouts(db.knex, new Date(t0.getTime() + 12 * HOUR), deps)).closed, 1);
+    assert.equal((await db.knex('conversations').where({ id }).first()).close_reason, 'timeout');
+  });
+
   it('leaves conversations with a person alone', async () => {
     const t0 = bog('2026-03-01T07:30');
     await conversation(db.knex, { channel: 'telegram', userId: '5004', lastActivity: t0, status: 'handoff' });

@@ -57,12 +57,19 @@ export interface TimeoutJobDeps {
   warningFor: (conversation: IdleConversation, info: { hoursLeft: number; limit: TierLimit; tier: Tier }) => Reply[];
   /** Takes the same per-conversation lock as the engine's turns, inside `trx`. */
   lockConversation: (trx: Knex.Transaction, channel: string, userId: string) => Promise<void>;
+  /**
+   * Whether a channel can take a message the debtor did not prompt. The REST chat API
+   * ("api") answers inline only, so its conversations close without a warning.
+   */
+  canWarn?: (channel: string) => boolean;
   /** Called after commit with the outbox ids queued due now, to send them at once. */
   dispatch?: (outboxIds: number[]) => void;
   batchSize?: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
+
+const defaultCanWarn = (channel: string) => channel !== 'api';
 
 export interface TimeoutSummary extends Record<string, unknown> {
   warned: number;
@@ -140,6 +147,11 @@ async function processOne(
     if (idleMs < limit.warning_hours * HOUR_MS) return undefined;
 
     const warned = conv.warned_at !== null && conv.warned_at >= conv.last_activity_at;
+    if (!warned && !(deps.canWarn ?? defaultCanWarn)(conv.channel)) {
+      // Nothing can reach it: the notice period starts now, and the close follows.
+      await trx('conversations').where({ id }).update({ warned_at: now });
+      return undefined;
+    }
     if (!warned) {
       const hoursLeft = limit.timeout_hours - limit.warning_hours;
       const replies = deps.warningFor(conv, { hoursLeft, limit, tier });
