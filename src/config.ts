@@ -94,7 +94,7 @@ export const envSchema = z.object({
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'expected MultiTenant, SingleTenant or UserAssignedMSI' }).default('SingleTenant'),
   MicrosoftAppTenantId: z.string().min(1).optional(),
 
-  // Web chat widget (/widget.js, WebSocket at /webchat/v1/socket; docs/channels/webchat.md)
+  // Web chat widget (/widget.js, WebSocket at /webchat/v1/socket; README.md, docs/webchat.md)
   WEBCHAT_ENABLED: bool.default(true),
   WEBCHAT_SECRET: z.string().min(32, { message: 'expected at least 32 characters (a long random secret)' }).optional(),
   WEBCHAT_ALLOWED_ORIGINS: z

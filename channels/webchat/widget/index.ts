@@ -13,7 +13,7 @@ import { createStorage } from './storage.js';
 const DEFAULTS = {
   title: 'Chatea con nosotros',
   color: '#0b6e4f',
-  greeting: '¡Hola! Soy el asistente virtual. Escríbeme y te ayudo a ponerte al día con tu obligación.',
+  greeting: '¡Hola! Soy el asistente virtual. Escríbame y le ayudo a ponerse al día con su obligación.',
 };
 const COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 

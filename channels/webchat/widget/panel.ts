@@ -10,12 +10,12 @@ export const TEXT = {
   unread: (n: number) => (n === 1 ? '1 mensaje sin leer' : `${n} mensajes sin leer`),
   close: 'Cerrar el chat',
   log: 'Mensajes de la conversación',
-  input: 'Escribe tu mensaje',
-  placeholder: 'Escribe tu mensaje…',
+  input: 'Escriba su mensaje',
+  placeholder: 'Escriba su mensaje…',
   send: 'Enviar mensaje',
   options: 'Opciones de respuesta',
   typing: 'Escribiendo…',
-  you: 'Tú',
+  you: 'Usted',
   bot: 'Asistente',
   agent: 'Asesor',
   sending: 'Enviando…',
@@ -23,7 +23,7 @@ export const TEXT = {
   status: {
     connecting: 'Conectando…',
     online: 'En línea',
-    offline: 'Sin conexión. Tus mensajes se enviarán al reconectar.',
+    offline: 'Sin conexión. Sus mensajes se enviarán al reconectar.',
   } satisfies Record<ConnectionStatus, string>,
   failed: {
     too_long: 'No se envió: el mensaje es demasiado largo.',
@@ -32,7 +32,7 @@ export const TEXT = {
     rate_limited: 'No se envió.',
     unavailable: 'No se envió.',
   } satisfies Record<ErrorCode, string>,
-  throttled: 'Estás enviando mensajes muy rápido. Enviaremos el tuyo en un momento.',
+  throttled: 'Está enviando mensajes muy rápido. Enviaremos el suyo en un momento.',
 };
 
 export interface PanelOptions {

@@ -56,7 +56,7 @@ describe('web chat widget in Chromium', function () {
     await panel.waitFor();
     const log = page.getByRole('log', { name: 'Mensajes de la conversación' });
     assert.equal(await log.getAttribute('aria-live'), 'polite');
-    assert.ok(await page.getByRole('textbox', { name: 'Escribe tu mensaje' }).isVisible());
+    assert.ok(await page.getByRole('textbox', { name: 'Escriba su mensaje' }).isVisible());
     assert.ok(await page.getByRole('button', { name: 'Enviar mensaje' }).isVisible());
     assert.ok(await page.getByRole('button', { name: 'Cerrar el chat' }).isVisible());
     await page.locator(W.status, { hasText: 'En línea' }).waitFor();
@@ -93,7 +93,7 @@ describe('web chat widget in Chromium', function () {
     await say(page, attack);
     const echoed = await bubble(page, 'bot', 'Recibido: <img');
     assert.equal(echoed, `Asistente: Recibido: ${attack}`);
-    assert.equal(await bubble(page, 'visitor', '<img src=x'), `Tú: ${attack}`);
+    assert.equal(await bubble(page, 'visitor', '<img src=x'), `Usted: ${attack}`);
     assert.equal(await page.locator(`${W.log} img, ${W.log} script`).count(), 0);
     assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
 
