@@ -24,10 +24,34 @@ export function renderNumberedOptions(reply: Reply): string {
 
 const NUMBER_CHOICE = /^(?:(?:la|el|opcion|opción|numero|número|#)\s*)*(\d{1,2})$/;
 
+/** Words that carry no choice in a short answer ("el de contado", "quiero la de 6 cuotas"). */
+const FILLER = new Set(
+  'a al con de del el en es esa ese eso esta este la las lo los me mejor mi opcion pago plan por porfa favor prefiero pues que quiero sirve tomo un una y ya'.split(' '),
+);
+
+const SPELLED: Record<string, string> = {
+  uno: '1', una: '1', dos: '2', tres: '3', cuatro: '4', cinco: '5', seis: '6',
+  siete: '7', ocho: '8', nueve: '9', diez: '10', once: '11', doce: '12',
+};
+
+/** The meaningful words of a short text, numbers as digits ("$98.765" → "98765", "seis" → "6"). */
+function choiceWords(text: string): string[] {
+  return foldText(text)
+    .replace(/(\d)[.,'](?=\d{3}\b)/g, '$1')
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w && !FILLER.has(w))
+    .map((w) => SPELLED[w] ?? w);
+}
+
+/** At most this many meaningful words make a short answer that can name a button. */
+const MAX_CHOICE_WORDS = 4;
+
 /**
  * The button the debtor meant by typing `text`: its number in the list ("1", "la 2",
- * "opción 3", "2."), its text, or its id — ignoring case, accents and punctuation.
- * Undefined when the text is anything else.
+ * "opción 3", "2."), its text or id — ignoring case, accents and punctuation — or a
+ * short answer whose meaningful words all appear in exactly one button's text ("de
+ * contado", "el de seis cuotas", "asesor"). Undefined when the text is anything else
+ * or could mean more than one button, so the understanding layer reads it instead.
  */
 export function matchButton(text: string | undefined, buttons: readonly Button[] | undefined): Button | undefined {
   if (!text || !buttons?.length) return undefined;
@@ -35,11 +59,20 @@ export function matchButton(text: string | undefined, buttons: readonly Button[]
   if (!folded) return undefined;
   const num = NUMBER_CHOICE.exec(folded);
   if (num) {
-    const index = Number(num[1]) - 1;
-    return buttons[index];
+    const byPosition = buttons[Number(num[1]) - 1];
+    if (byPosition) return byPosition;
   }
   // Compared without spaces, so "$98.765" and "98765" read the same.
   const compact = folded.replace(/ /g, '');
   const same = (s: string) => foldText(s).replace(/ /g, '') === compact;
-  return buttons.find((b) => same(b.text)) ?? buttons.find((b) => same(b.id));
+  const exact = buttons.find((b) => same(b.text)) ?? buttons.find((b) => same(b.id));
+  if (exact) return exact;
+
+  const words = choiceWords(text);
+  if (words.length === 0 || words.length > MAX_CHOICE_WORDS) return undefined;
+  const candidates = buttons.filter((b) => {
+    const label = new Set(choiceWords(b.text));
+    return words.every((w) => label.has(w));
+  });
+  return candidates.length === 1 ? candidates[0] : undefined;
 }

@@ -98,7 +98,32 @@ describe('buttons for channels without buttons', () => {
       assert.equal(matchButton(typed, buttons)?.id, 'contado', typed);
     }
     assert.equal(matchButton('2', buttons)?.id, 'cuotas_3');
-    for (const typed of ['3', '0', 'quiero pagar', '', '93388915']) assert.equal(matchButton(typed, buttons), undefined, typed);
+    for (const typed of ['0', 'quiero pagar', '', '93388915']) assert.equal(matchButton(typed, buttons), undefined, typed);
+  });
+
+  it('match a short answer that names exactly one option, and nothing ambiguous or negated', () => {
+    const plans = [
+      { id: 'contado', text: 'Pago de contado: $98.765' },
+      { id: 'cuotas_3', text: '3 cuotas de $37.037' },
+      { id: 'cuotas_6', text: '6 cuotas de $19.548' },
+      { id: 'cuotas_12', text: '12 cuotas de $10.288' },
+      { id: 'asesor', text: 'Hablar con un asesor' },
+    ];
+    const expected: [string, string | undefined][] = [
+      ['de contado', 'contado'],
+      ['el de contado porfa', 'contado'],
+      ['la de 6 cuotas', 'cuotas_6'],
+      ['seis cuotas', 'cuotas_6'],
+      ['en doce cuotas', 'cuotas_12'],
+      ['12', 'cuotas_12'], // out of the list's range: read as the option's content
+      ['3', 'cuotas_6'], // in range: the third option wins, as the list asks
+      ['un asesor', 'asesor'],
+      ['cuotas', undefined], // three options have cuotas
+      ['no quiero de contado', undefined],
+      ['si', undefined],
+      ['prefiero pagar de contado el viernes cuando me paguen la quincena', undefined],
+    ];
+    for (const [typed, id] of expected) assert.equal(matchButton(typed, plans)?.id, id, typed);
   });
 });
 
