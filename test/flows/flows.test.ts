@@ -70,7 +70,9 @@ describe('acuerdo test-flows (CLI)', function () {
   it('passes the shipped cases on a scratch database, and exits non-zero with the transcript when a case fails', async () => {
     const ok = await acuerdo(['test-flows']);
     assert.equal(ok.code, 0, ok.stdout);
-    assert.match(ok.stdout, /28 passed, 0 failed/);
+    const shipped = files.reduce((n, file) => n + loadFlowTests(file).cases.length, 0);
+    assert.ok(shipped >= 20, `at least 20 shipped cases, found ${shipped}`);
+    assert.match(ok.stdout, new RegExp(`^${shipped} passed, 0 failed$`, 'm'));
 
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'acuerdo-flowtest-'));
     const bad = path.join(dir, 'falla.yaml');
