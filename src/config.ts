@@ -62,6 +62,13 @@ export const envSchema = z.object({
 
   // Conversation engine (docs/flows.md)
   FLOWS_DIR: z.string().min(1).default('./flows'),
+  /**
+   * Which turns wait for PostgreSQL to flush them to disk: 'all' (default, nothing a
+   * debtor wrote is lost even if the database server crashes) or 'effects' (only turns
+   * that record an agreement, opt-out, data request, dispute, handoff or close; more
+   * throughput, but a database crash may lose the last fraction of a second of chat).
+   */
+  TURN_DURABILITY: z.enum(['all', 'effects'], { message: 'expected all or effects' }).default('all'),
   OUTBOX_POLL_MS: positiveInt('a positive number of milliseconds').default(1000),
 
   // WhatsApp Web (a linked phone, through whatsapp-web.js and Chromium)

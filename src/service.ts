@@ -74,6 +74,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         policies,
         log,
         outbox,
+        durability: config.TURN_DURABILITY,
         messageLimit: (tier) => tierOfTimeouts(ops.settings.current().timeouts, tier).max_messages,
       }),
       ops.turnStats,

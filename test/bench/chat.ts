@@ -223,7 +223,7 @@ async function main(): Promise<void> {
       }
     };
 
-    console.log(`acuerdo chat benchmark: ${USERS} debtors, ${WARMUP} s warm-up + ${SECONDS} s, server pool ${POOL}, ${os.cpus().length} CPUs`);
+    console.log(`acuerdo chat benchmark (turn durability: ${process.env.TURN_DURABILITY ?? "all"}): ${USERS} debtors, ${WARMUP} s warm-up + ${SECONDS} s, server pool ${POOL}, ${os.cpus().length} CPUs`);
     const runners = Array.from({ length: USERS }, (_, i) => debtor(i));
     await new Promise((r) => setTimeout(r, WARMUP * 1000));
     measuring = true;
