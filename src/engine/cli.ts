@@ -7,6 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import { withDatabase } from '../cli/context.js';
+import { loadDemoDataIfEmpty } from '../store/demo.js';
 import type { Config } from '../config.js';
 import { checkFile, DEFAULT_FLOWS_DIR, flowFilesIn, flowToMermaid, loadFlowCatalog } from '../flows/index.js';
 import type { Logger } from '../log.js';
@@ -109,9 +110,11 @@ function printTurn(r: EngineTurnResult, out: NodeJS.WritableStream, showTrace: b
 
 async function shellCommand(opts: { user?: string; openai?: boolean; trace: boolean }): Promise<void> {
   await withDatabase(async ({ config, knex, log }) => {
+    // Like the service: an empty database gets the demo portfolios, so the demo cédula works.
+    if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log);
     const { flows, policies } = loadFlowCatalog(path.resolve(config.FLOWS_DIR));
     const understander = await understanderFromConfig(config, log, !opts.openai);
-    const engine = createEngine({ knex, understander, flows, policies, log });
+    const engine = createEngine({ knex, understander, flows, policies, log, durability: config.TURN_DURABILITY });
     const userId = `shell:${opts.user ?? process.env.USER ?? 'local'}`;
     const out = process.stdout;
     out.write(`acuerdo shell: escriba como un deudor. Los botones salen numerados (responda con el número).\n`);
