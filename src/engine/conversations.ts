@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { NluResult } from '../nlu/types.js';
+import type { DebtorColumns } from '../store/import.js';
 import type { DebtorRecord } from './actions.js';
 import type { Button, ChannelName, Reply } from './types.js';
 
@@ -276,14 +277,14 @@ function insertStatement(table: string, values: Record<string, unknown>): string
   return `insert into ${table} (${cols.join(', ')}) values (${cols.map((k) => sqlLiteral(values[k])).join(', ')})`;
 }
 
-/**
- * One turn's transaction on one pooled connection, in two round trips: BEGIN + lock +
- * load, then save + COMMIT. Statements are sent together as one simple query, so the
- * values are inlined as literals (escaped by pg's escapeLiteral).
- */
 /** Connections that have the turn's statements prepared. */
 const prepared = new WeakSet<pg.ClientBase>();
 
+/**
+ * One turn's transaction on one pooled connection, in two round trips: BEGIN + lock +
+ * load, then save + COMMIT. Statements are sent together as one simple query, so the
+ * values are inlined as literals (escaped by escapeLiteral above).
+ */
 export class TurnSession {
   private open = false;
   constructor(private readonly client: pg.ClientBase) {}
@@ -369,19 +370,10 @@ export async function withTurnSession<T>(knex: Knex, fn: (session: TurnSession) 
   }
 }
 
-interface DebtorJoinRow {
+interface DebtorJoinRow extends DebtorColumns {
   id: number;
   portfolio_id: number;
   portfolio_name: string;
-  cedula: string;
-  nombre_del_cliente: string;
-  saldo_total: number;
-  banco: string;
-  oferta_1: number | null;
-  oferta_2: number | null;
-  hasta_3_cuotas: number | null;
-  hasta_6_cuotas: number | null;
-  hasta_12_cuotas: number | null;
   tier: string;
 }
 

@@ -9,7 +9,7 @@
  * escalates. A new conversation enters the start state first; its first message is
  * then read in the start state, without a fallback answer (the greeting already asks).
  */
-import { actionSpec, type ActionName } from '../flows/catalog.js';
+import { actionSpec, ENTITY_NAMES, type ActionName } from '../flows/catalog.js';
 import type { Scope } from '../flows/expression.js';
 import { foldText } from '../flows/format.js';
 import { renderTemplate, resolveSetValue } from '../flows/template.js';
@@ -79,8 +79,6 @@ function turnVariables(input: TurnInput, button: Button | undefined): Record<str
   if (button) vars.button = button.id;
   return vars;
 }
-
-const ENTITY_KEYS = ['cedula', 'amount', 'installments', 'date'] as const;
 
 class Turn {
   readonly replies: Reply[] = [];
@@ -229,7 +227,7 @@ class Turn {
 
   result(matched: string): StepResult {
     this.finish();
-    for (const k of ENTITY_KEYS) if (this.context[k] === undefined) delete this.context[k];
+    for (const k of ENTITY_NAMES) if (this.context[k] === undefined) delete this.context[k];
     return {
       state: this.state.name,
       replies: this.replies,

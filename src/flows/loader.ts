@@ -16,6 +16,7 @@ import {
   isActionName,
   isEntityName,
   isIntent,
+  TURN_VARIABLES,
   type ActionSpec,
   type EntityName,
   type Intent,
@@ -256,7 +257,7 @@ class Compiler {
   }
 }
 
-const BUILTIN_TURN = new Set(['intent', 'confidence', 'text', 'button', ...ENTITY_NAMES]);
+const BUILTIN_TURN: ReadonlySet<string> = new Set(TURN_VARIABLES);
 
 function compile(source: YamlSource, raw: RawFlow, fileName: string): { flow: Flow; compiler: Compiler } {
   const c = new Compiler(source);

@@ -95,8 +95,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A superuser connection to the server's maintenance database. */
+function adminClient(port: number): pg.Client {
+  return new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+}
+
 async function canConnect(port: number): Promise<boolean> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+  const client = adminClient(port);
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -199,7 +204,7 @@ export async function ensureEmbeddedPostgres(options: {
     }
   }
   const serverPort = port;
-  const admin = new pg.Client({ host: '127.0.0.1', port: serverPort, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+  const admin = adminClient(serverPort);
   await admin.connect();
   try {
     const found = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
@@ -226,7 +231,7 @@ export async function ensureEmbeddedPostgres(options: {
     connectionString: (database) =>
       `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${serverPort}/${encodeURIComponent(database)}`,
     async release() {
-      const client = new pg.Client({ host: '127.0.0.1', port: serverPort, user: SUPERUSER, password: SUPERUSER_PASSWORD, database: 'postgres' });
+      const client = adminClient(serverPort);
       client.on('error', () => undefined);
       let others = 0;
       try {

@@ -21,8 +21,8 @@ const TIERS = ['default', 'premium', 'vip'] as const;
 
 type Column = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
 
-export interface DebtorRow {
-  line: number;
+/** A debtor's seed columns as the debtors table keeps them (the importer writes them; the engine reads them). */
+export interface DebtorColumns {
   cedula: string;
   nombre_del_cliente: string;
   saldo_total: number;
@@ -32,6 +32,10 @@ export interface DebtorRow {
   hasta_3_cuotas: number | null;
   hasta_6_cuotas: number | null;
   hasta_12_cuotas: number | null;
+}
+
+export interface DebtorRow extends DebtorColumns {
+  line: number;
   phone: string | null;
   tier: (typeof TIERS)[number];
 }
@@ -278,6 +282,10 @@ const COLUMNS_WRITTEN = [
   'phone',
   'tier',
 ] as const;
+const TUPLE = `(${COLUMNS_WRITTEN.map(() => '?').join(',')})`;
+const UPSERT_SET = COLUMNS_WRITTEN.filter((c) => c !== 'portfolio_id' && c !== 'cedula')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
 const BATCH = 2000;
 
 /**
@@ -312,30 +320,10 @@ export async function importPortfolio(knex: Knex, file: string, options: ImportO
     options.onProgress?.(0, rows.length);
     for (let start = 0; start < rows.length; start += BATCH) {
       const batch = rows.slice(start, start + BATCH);
-      const values: unknown[] = [];
-      const tuples = batch.map((r) => {
-        values.push(
-          portfolioId,
-          r.cedula,
-          r.nombre_del_cliente,
-          r.saldo_total,
-          r.banco,
-          r.oferta_1,
-          r.oferta_2,
-          r.hasta_3_cuotas,
-          r.hasta_6_cuotas,
-          r.hasta_12_cuotas,
-          r.phone,
-          r.tier,
-        );
-        return `(${COLUMNS_WRITTEN.map(() => '?').join(',')})`;
-      });
-      const updates = COLUMNS_WRITTEN.filter((c) => c !== 'portfolio_id' && c !== 'cedula')
-        .map((c) => `${c} = excluded.${c}`)
-        .join(', ');
+      const values = batch.flatMap((r) => COLUMNS_WRITTEN.map((c) => (c === 'portfolio_id' ? portfolioId : r[c])));
       const result = await trx.raw(
-        `insert into debtors (${COLUMNS_WRITTEN.join(',')}) values ${tuples.join(',')}
-         on conflict (portfolio_id, cedula) do update set ${updates}, updated_at = now()
+        `insert into debtors (${COLUMNS_WRITTEN.join(',')}) values ${batch.map(() => TUPLE).join(',')}
+         on conflict (portfolio_id, cedula) do update set ${UPSERT_SET}, updated_at = now()
          returning (xmax = 0) as inserted`,
         values as Knex.RawBinding[],
       );
