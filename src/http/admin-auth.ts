@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 
 /** Compares two secrets in constant time (hashing first, so lengths don't leak either). */
 export function safeEqual(given: string, expected: string): boolean {
@@ -20,13 +20,18 @@ export function requireAdminToken(token: () => string | undefined): RequestHandl
       res.status(404).json({ error: 'admin_api_disabled', details: 'set ADMIN_TOKEN to enable the admin API' });
       return;
     }
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match?.[1] || !safeEqual(match[1].trim(), expected)) {
-      res.set('WWW-Authenticate', 'Bearer realm="acuerdo-admin"');
-      res.status(401).json({ error: 'unauthorized', details: 'a valid Bearer token is required' });
-      return;
-    }
-    next();
+    if (hasBearerToken(req, res, expected, 'acuerdo-admin')) next();
   };
+}
+
+/**
+ * Whether the request carries `Authorization: Bearer <expected>` (`expected` not empty).
+ * When it does not, answers 401 with a challenge for `realm`.
+ */
+export function hasBearerToken(req: Request, res: Response, expected: string, realm: string): boolean {
+  const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1]?.trim() ?? '';
+  if (safeEqual(given, expected)) return true;
+  res.set('WWW-Authenticate', `Bearer realm="${realm}"`);
+  res.status(401).json({ error: 'unauthorized', details: 'a valid Bearer token is required' });
+  return false;
 }

@@ -1,8 +1,9 @@
 import type { Logger } from '../log.js';
 import { alertsOpen } from '../metrics.js';
 import type { Knex } from '../store/db.js';
-import { turnTotals } from './metrics-report.js';
+import { round, turnTotals } from './metrics-report.js';
 import type { RuntimeSettings } from './settings.js';
+import { minuteOf } from './turn-stats.js';
 
 /** The seed system's alerts. */
 export const ALERT_KINDS = ['response_time', 'error_rate', 'low_confidence', 'openai_failures'] as const;
@@ -32,13 +33,12 @@ export interface AlertCondition {
 }
 
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
-const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
 /** Judges the four conditions over the last `window_minutes`, from turn_stats and llm_calls. */
 export async function evaluateConditions(knex: Knex, settings: RuntimeSettings['alerts'], now: Date): Promise<AlertCondition[]> {
   const from = new Date(now.getTime() - settings.window_minutes * 60_000);
   // Minute buckets: include the one `from` falls in, and the current one.
-  const window = { from: new Date(Math.floor(from.getTime() / 60_000) * 60_000), to: new Date(now.getTime() + 60_000) };
+  const window = { from: minuteOf(from), to: new Date(now.getTime() + 60_000) };
   const t = await turnTotals(knex, window);
   const [ai] = (await knex('llm_calls')
     .where('created_at', '>=', from)
@@ -64,7 +64,7 @@ export async function evaluateConditions(knex: Knex, settings: RuntimeSettings['
     {
       kind: 'error_rate',
       firing: t.turns >= settings.min_messages && errorRate > settings.error_rate,
-      value: round4(errorRate),
+      value: round(errorRate, 4),
       threshold: settings.error_rate,
       message: `Error rate ${pct(errorRate)} over the last ${minutes} min (threshold ${pct(settings.error_rate)}, ${t.errors} of ${t.turns} messages)`,
       details: { messages: t.turns, errors: t.errors, window_minutes: minutes },
@@ -72,7 +72,7 @@ export async function evaluateConditions(knex: Knex, settings: RuntimeSettings['
     {
       kind: 'low_confidence',
       firing: t.understood >= settings.min_messages && lowShare > settings.low_confidence_share,
-      value: round4(lowShare),
+      value: round(lowShare, 4),
       threshold: settings.low_confidence_share,
       message: `${pct(lowShare)} of messages under the NLU confidence threshold over the last ${minutes} min (threshold ${pct(settings.low_confidence_share)}, ${t.low_confidence} of ${t.understood})`,
       details: { messages: t.understood, low_confidence: t.low_confidence, window_minutes: minutes },

@@ -53,7 +53,8 @@ export interface ConversationSummary {
 
 const iso = (v: Date | null | undefined): string | null => (v ? v.toISOString() : null);
 
-function baseQuery(knex: Knex) {
+/** Conversations `c` with their portfolio `p` and debtor `d`: what SUMMARY_COLUMNS reads from. */
+export function summaryQuery(knex: Knex): Knex.QueryBuilder {
   return knex('conversations as c')
     .leftJoin('portfolios as p', 'p.id', 'c.portfolio_id')
     .leftJoin('debtors as d', 'd.id', 'c.debtor_id');
@@ -127,7 +128,7 @@ export function lastMessageColumn(knex: Knex): Knex.Raw {
 
 /** Conversations matching the filters, most recently active first, and how many match in all. */
 export async function listConversations(knex: Knex, f: ConversationFilters): Promise<{ total: number; items: ConversationSummary[] }> {
-  const q = baseQuery(knex);
+  const q = summaryQuery(knex);
   if (f.status) q.where('c.status', f.status);
   if (f.state) q.where('c.state', f.state);
   if (f.channel) q.where('c.channel', f.channel);
@@ -169,7 +170,7 @@ export interface Transcript {
 
 /** One conversation with every message, oldest first; undefined when there is no such conversation. */
 export async function getTranscript(knex: Knex, id: string): Promise<Transcript | undefined> {
-  const row = (await baseQuery(knex)
+  const row = (await summaryQuery(knex)
     .where('c.id', id)
     .first(...SUMMARY_COLUMNS, 'c.context', lastMessageColumn(knex))) as (Row & { context: Record<string, unknown> }) | undefined;
   if (!row) return undefined;

@@ -3,7 +3,7 @@ import { AcuerdoError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { agentRepliesTotal, handoffQueueDepth } from '../metrics.js';
 import type { Knex } from '../store/db.js';
-import { lastMessageColumn, SUMMARY_COLUMNS, toSummary, type ConversationSummary } from './conversations.js';
+import { lastMessageColumn, SUMMARY_COLUMNS, summaryQuery, toSummary, type ConversationSummary } from './conversations.js';
 
 /** A handoff action that cannot be done: no such conversation, or it is not with a person. */
 export class HandoffError extends AcuerdoError {
@@ -66,9 +66,7 @@ export class HandoffService {
   /** Conversations waiting for or held by a person, longest waiting first. */
   async queue(): Promise<QueueItem[]> {
     const { knex } = this;
-    const rows = (await knex('conversations as c')
-      .leftJoin('portfolios as p', 'p.id', 'c.portfolio_id')
-      .leftJoin('debtors as d', 'd.id', 'c.debtor_id')
+    const rows = (await summaryQuery(knex)
       .where('c.status', 'handoff')
       .select(
         ...SUMMARY_COLUMNS,

@@ -13,11 +13,14 @@ export interface TurnTotals {
   latency_ms_max: number;
 }
 
+/** The turn_stats rows in [from, to). */
+function turnStatsIn(knex: Knex, window: { from: Date; to: Date }): Knex.QueryBuilder {
+  return knex('turn_stats').where('minute', '>=', window.from).where('minute', '<', window.to);
+}
+
 /** Sums of the turn_stats rows in [from, to). */
 export async function turnTotals(knex: Knex, window: { from: Date; to: Date }): Promise<TurnTotals> {
-  const [row] = (await knex('turn_stats')
-    .where('minute', '>=', window.from)
-    .where('minute', '<', window.to)
+  const [row] = (await turnStatsIn(knex, window)
     .select(
       knex.raw('coalesce(sum(turns), 0)::int as turns'),
       knex.raw('coalesce(sum(errors), 0)::int as errors'),
@@ -29,7 +32,7 @@ export async function turnTotals(knex: Knex, window: { from: Date; to: Date }): 
   return row ?? { turns: 0, errors: 0, low_confidence: 0, understood: 0, latency_ms_sum: 0, latency_ms_max: 0 };
 }
 
-const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export interface MetricsReport {
   window: { from: string; to: string };
@@ -63,18 +66,14 @@ export interface MetricsReport {
  */
 export async function metricsReport(knex: Knex, window: { from: Date; to: Date }): Promise<MetricsReport> {
   const t = await turnTotals(knex, window);
-  const bySource = (await knex('turn_stats')
-    .where('minute', '>=', window.from)
-    .where('minute', '<', window.to)
+  const bySource = (await turnStatsIn(knex, window)
     .groupBy('source')
     .select('source', knex.raw('sum(turns)::int as turns'), knex.raw('sum(latency_ms_sum)::bigint as latency'))) as {
     source: string;
     turns: number;
     latency: number;
   }[];
-  const byChannel = (await knex('turn_stats')
-    .where('minute', '>=', window.from)
-    .where('minute', '<', window.to)
+  const byChannel = (await turnStatsIn(knex, window)
     .groupBy('channel')
     .select('channel', knex.raw('sum(turns)::int as turns'), knex.raw('sum(errors)::int as errors'), knex.raw('sum(latency_ms_sum)::bigint as latency'))
     .orderBy('channel')) as { channel: string; turns: number; errors: number; latency: number }[];

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { safeEqual } from '../http/admin-auth.js';
+import { hasBearerToken } from '../http/admin-auth.js';
 import type { Logger } from '../log.js';
 import { handoffQueueDepth, outboxDepth, registry } from '../metrics.js';
 import type { Knex } from '../store/db.js';
@@ -25,14 +25,7 @@ export async function refreshDatabaseGauges(knex: Knex): Promise<void> {
 export function prometheusHandler(deps: { knex: Knex; log: Logger; token: () => string | undefined }): RequestHandler {
   return async (req, res) => {
     const expected = deps.token();
-    if (expected) {
-      const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1]?.trim() ?? '';
-      if (!safeEqual(given, expected)) {
-        res.set('WWW-Authenticate', 'Bearer realm="acuerdo-metrics"');
-        res.status(401).json({ error: 'unauthorized', details: 'a valid Bearer token is required' });
-        return;
-      }
-    }
+    if (expected && !hasBearerToken(req, res, expected, 'acuerdo-metrics')) return;
     await refreshDatabaseGauges(deps.knex).catch((err: unknown) => deps.log.warn({ err }, 'could not read the outbox and handoff gauges'));
     res.set('Content-Type', registry.contentType);
     res.send(await registry.metrics());

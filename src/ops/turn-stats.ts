@@ -37,7 +37,8 @@ export interface TurnStatsOptions {
   now?: () => Date;
 }
 
-function minuteOf(at: Date): Date {
+/** The start of the minute `at` falls in: turn_stats rows are per minute. */
+export function minuteOf(at: Date): Date {
   return new Date(Math.floor(at.getTime() / 60_000) * 60_000);
 }
 
@@ -57,21 +58,33 @@ export class TurnStats {
   }
 
   record(sample: TurnSample): void {
-    const minute = minuteOf(sample.at ?? this.now());
-    const key = `${minute.getTime()}|${sample.channel}|${sample.source}`;
-    let bucket = this.pending.get(key);
-    if (!bucket) {
-      bucket = { minute, channel: sample.channel, source: sample.source, turns: 0, errors: 0, lowConfidence: 0, latencySum: 0, latencyMax: 0 };
-      this.pending.set(key, bucket);
-    }
     const latency = Math.max(0, Math.round(sample.latencyMs));
-    bucket.turns += 1;
-    if (!sample.ok) bucket.errors += 1;
-    if (sample.source !== 'none' && sample.source !== 'cedula' && sample.confidence !== undefined && sample.confidence < this.options.threshold()) {
-      bucket.lowConfidence += 1;
+    const low = sample.source !== 'none' && sample.source !== 'cedula' && sample.confidence !== undefined && sample.confidence < this.options.threshold();
+    this.add({
+      minute: minuteOf(sample.at ?? this.now()),
+      channel: sample.channel,
+      source: sample.source,
+      turns: 1,
+      errors: sample.ok ? 0 : 1,
+      lowConfidence: low ? 1 : 0,
+      latencySum: latency,
+      latencyMax: latency,
+    });
+  }
+
+  /** Adds a bucket's counts to the pending one of its minute, channel and source. */
+  private add(b: Bucket): void {
+    const key = `${b.minute.getTime()}|${b.channel}|${b.source}`;
+    const kept = this.pending.get(key);
+    if (!kept) {
+      this.pending.set(key, b);
+      return;
     }
-    bucket.latencySum += latency;
-    bucket.latencyMax = Math.max(bucket.latencyMax, latency);
+    kept.turns += b.turns;
+    kept.errors += b.errors;
+    kept.lowConfidence += b.lowConfidence;
+    kept.latencySum += b.latencySum;
+    kept.latencyMax = Math.max(kept.latencyMax, b.latencyMax);
   }
 
   start(): void {
@@ -123,18 +136,7 @@ export class TurnStats {
         });
     } catch (err) {
       this.options.log.warn({ err, buckets: buckets.length }, 'could not write turn statistics; keeping them for the next flush');
-      for (const b of buckets) {
-        const key = `${b.minute.getTime()}|${b.channel}|${b.source}`;
-        const kept = this.pending.get(key);
-        if (!kept) this.pending.set(key, b);
-        else {
-          kept.turns += b.turns;
-          kept.errors += b.errors;
-          kept.lowConfidence += b.lowConfidence;
-          kept.latencySum += b.latencySum;
-          kept.latencyMax = Math.max(kept.latencyMax, b.latencyMax);
-        }
-      }
+      for (const b of buckets) this.add(b);
     }
   }
 }

@@ -21,10 +21,10 @@ export type { ApiRoute, DocumentedRoute } from './route.js';
  * are documented at /docs beside the admin API (the REST chat API).
  */
 export function operationsRoutes(
-  deps: Omit<AdminDeps, 'settings' | 'handoff' | 'turnStats' | 'alerts'> & { ops: Ops },
+  deps: Omit<AdminDeps, 'settings' | 'handoff' | 'turnStats'> & { ops: Ops },
   publicApis: { basePath: string; routes: DocumentedRoute[] }[] = [CHAT_API],
 ): { path: string; router: Router }[] {
-  const adminDeps: AdminDeps = { ...deps, settings: deps.ops.settings, handoff: deps.ops.handoff, turnStats: deps.ops.turnStats, alerts: deps.ops.alerts };
+  const adminDeps: AdminDeps = { ...deps, settings: deps.ops.settings, handoff: deps.ops.handoff, turnStats: deps.ops.turnStats };
   const document = createOpenApiDocument({ admin: adminRoutes(adminDeps), moreAdmin: schedulerApiRoutes, public: publicApis, serverUrl: deps.config.PUBLIC_URL });
   return [
     { path: ADMIN_BASE_PATH, router: createAdminRouter(adminDeps) },

@@ -1,14 +1,10 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 
-/**
- * One API operation described once: its input schemas, its answers and its handler.
- * The router validates requests with the schemas and the OpenAPI document is built
- * from the same descriptions (see src/http/openapi.ts).
- */
 /** What the OpenAPI document needs of an operation. */
 export interface DocumentedRoute {
   method: 'get' | 'post' | 'put' | 'delete';
+  /** Express syntax, relative to the router's mount point: /conversations/:id */
   path: string;
   summary: string;
   description?: string;
@@ -16,21 +12,20 @@ export interface DocumentedRoute {
   query?: z.ZodType;
   params?: z.ZodType;
   body?: z.ZodType;
+  /** The answers by status code. The first 2xx one is the default status. */
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 
-export interface ApiRoute<Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
-  method: 'get' | 'post' | 'put' | 'delete';
-  /** Express syntax, relative to the router's mount point: /conversations/:id */
-  path: string;
-  summary: string;
-  description?: string;
-  tags: string[];
+/**
+ * One API operation described once: its input schemas, its answers and its handler.
+ * The router validates requests with the schemas and the OpenAPI document is built
+ * from the same descriptions (see src/http/openapi.ts).
+ */
+export interface ApiRoute<Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType>
+  extends DocumentedRoute {
   query?: Q;
   params?: P;
   body?: B;
-  /** The answers by status code. The first 2xx one is the default status. */
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   handler: (input: { query: z.output<Q>; params: z.output<P>; body: z.output<B>; req: Request; res: Response }) => Promise<unknown>;
 }
 

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { aiUsage } from '../../ops/ai-usage.js';
 import { listAgreements, writeAgreementsCsv } from '../../ops/agreements.js';
-import { listAlerts, type AlertMonitor } from '../../ops/alerts.js';
+import { listAlerts } from '../../ops/alerts.js';
 import { funnel, getTranscript, listConversations, nluOverview } from '../../ops/conversations.js';
 import { HandoffError, type HandoffService } from '../../ops/handoff.js';
 import { metricsReport } from '../../ops/metrics-report.js';
@@ -25,7 +25,6 @@ export interface AdminDeps {
   handoff: HandoffService;
   /** Flushed before turn numbers are read, so this instance's latest turns count. */
   turnStats?: TurnStats;
-  alerts?: AlertMonitor;
   now?: () => Date;
 }
 
