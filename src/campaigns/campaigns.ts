@@ -7,8 +7,7 @@
  * A crash leaves the unfinished targets pending; starting again resumes the same
  * campaign, and a target already queued is never queued again.
  */
-import { queueUnprompted } from '../compliance/index.js';
-import { decideContact, isChannelRevoked } from '../compliance/guard.js';
+import { decideContact, isChannelRevoked, queueUnprompted } from '../compliance/index.js';
 import type { Knex } from '../store/db.js';
 import { createPacer } from './pacing.js';
 
@@ -73,20 +72,15 @@ async function addressFor(
   channel: CampaignChannel,
   debtor: CampaignDebtor,
 ): Promise<{ recipient: string } | { skip: SkipReason }> {
-  if (channel === 'telegram') {
-    // A bot can only write to people who wrote to it first: the chat of an earlier conversation.
+  // A Telegram bot can only write to people who wrote to it first, and a debtor without a
+  // phone has no other address: either way, the chat of their latest conversation.
+  if (channel === 'telegram' || !debtor.phone) {
     const known = (await db('conversations')
       .where({ channel, debtor_id: debtor.id })
       .orderBy('last_activity_at', 'desc')
       .first('user_id')) as { user_id: string } | undefined;
-    return known ? { recipient: known.user_id } : { skip: 'sin_chat_telegram' };
-  }
-  if (!debtor.phone) {
-    const known = (await db('conversations')
-      .where({ channel, debtor_id: debtor.id })
-      .orderBy('last_activity_at', 'desc')
-      .first('user_id')) as { user_id: string } | undefined;
-    return known ? { recipient: known.user_id } : { skip: 'sin_telefono' };
+    if (known) return { recipient: known.user_id };
+    return { skip: channel === 'telegram' ? 'sin_chat_telegram' : 'sin_telefono' };
   }
   // Phones are stored as 57 + 10 digits; 60x numbers are landlines.
   if (/^5760\d{8}$/.test(debtor.phone)) return { skip: 'telefono_fijo' };
@@ -361,44 +355,51 @@ export interface CampaignProgress {
   replied: number;
 }
 
+type TargetCounts = Omit<CampaignProgress, 'id' | 'portfolio' | 'channel' | 'template' | 'status' | 'created_at' | 'skipped_by_reason'>;
+
+/** A campaign without targets (its portfolio had no debtors). */
+const NO_TARGETS: TargetCounts = { targets: 0, pending: 0, queued: 0, deferred: 0, sent: 0, failed: 0, skipped: 0, replied: 0 };
+
 /** Progress of campaigns (one, a portfolio's, or all), newest first. */
 export async function campaignStatus(knex: Knex, filter: { campaignId?: number; portfolio?: string } = {}): Promise<CampaignProgress[]> {
   const q = knex('campaigns as c').join('portfolios as p', 'p.id', 'c.portfolio_id').orderBy('c.id', 'desc').select('c.*', 'p.name as portfolio');
   if (filter.campaignId !== undefined) q.where('c.id', filter.campaignId);
   if (filter.portfolio !== undefined) q.where('p.name', filter.portfolio);
   const campaigns = (await q) as { id: number; portfolio: string; channel: string; template: string; status: string; created_at: Date }[];
-  const out: CampaignProgress[] = [];
-  for (const c of campaigns) {
-    const { rows } = (await knex.raw(
-      `select
-         count(*)::int as targets,
-         count(*) filter (where t.status = 'pending')::int as pending,
-         count(*) filter (where t.status = 'queued' and o.status in ('pending', 'sending'))::int as queued,
-         count(*) filter (where t.status = 'queued' and o.status = 'deferred')::int as deferred,
-         count(*) filter (where t.status = 'queued' and o.status in ('sent', 'delivered', 'read'))::int as sent,
-         count(*) filter (where t.status = 'queued' and (o.status = 'failed' or o.id is null))::int as failed,
-         count(*) filter (where t.status = 'skipped')::int as skipped,
-         count(*) filter (where t.status = 'queued' and o.sent_at is not null and exists (
-           select 1 from conversations cv join messages m on m.conversation_id = cv.id
-           where cv.channel = ? and cv.user_id = t.recipient and m.direction = 'in' and m.created_at >= o.sent_at))::int as replied
-       from campaign_targets t left join outbox o on o.id = t.outbox_id
-       where t.campaign_id = ?`,
-      [c.channel, c.id],
-    )) as { rows: Omit<CampaignProgress, 'id' | 'portfolio' | 'channel' | 'template' | 'status' | 'created_at' | 'skipped_by_reason'>[] };
-    const reasons = (await knex('campaign_targets')
-      .where({ campaign_id: c.id, status: 'skipped' })
-      .groupBy('reason')
-      .select('reason', knex.raw('count(*)::int as n'))) as { reason: string; n: number }[];
-    out.push({
-      id: c.id,
-      portfolio: c.portfolio,
-      channel: c.channel,
-      template: c.template,
-      status: c.status,
-      created_at: c.created_at.toISOString(),
-      ...rows[0]!,
-      skipped_by_reason: Object.fromEntries(reasons.map((r) => [r.reason, r.n])),
-    });
-  }
-  return out;
+  if (!campaigns.length) return [];
+  const ids = campaigns.map((c) => c.id);
+  // The counts of every listed campaign in one query.
+  const { rows: counts } = (await knex.raw(
+    `select t.campaign_id,
+       count(*)::int as targets,
+       count(*) filter (where t.status = 'pending')::int as pending,
+       count(*) filter (where t.status = 'queued' and o.status in ('pending', 'sending'))::int as queued,
+       count(*) filter (where t.status = 'queued' and o.status = 'deferred')::int as deferred,
+       count(*) filter (where t.status = 'queued' and o.status in ('sent', 'delivered', 'read'))::int as sent,
+       count(*) filter (where t.status = 'queued' and (o.status = 'failed' or o.id is null))::int as failed,
+       count(*) filter (where t.status = 'skipped')::int as skipped,
+       count(*) filter (where t.status = 'queued' and o.sent_at is not null and exists (
+         select 1 from conversations cv join messages m on m.conversation_id = cv.id
+         where cv.channel = c.channel and cv.user_id = t.recipient and m.direction = 'in' and m.created_at >= o.sent_at))::int as replied
+     from campaign_targets t join campaigns c on c.id = t.campaign_id left join outbox o on o.id = t.outbox_id
+     where t.campaign_id = any(?::int[])
+     group by t.campaign_id`,
+    [ids],
+  )) as { rows: (TargetCounts & { campaign_id: number })[] };
+  const reasons = (await knex('campaign_targets')
+    .whereIn('campaign_id', ids)
+    .where({ status: 'skipped' })
+    .groupBy('campaign_id', 'reason')
+    .select('campaign_id', 'reason', knex.raw('count(*)::int as n'))) as { campaign_id: number; reason: string; n: number }[];
+  const countsOf = new Map(counts.map(({ campaign_id, ...n }) => [campaign_id, n]));
+  return campaigns.map((c) => ({
+    id: c.id,
+    portfolio: c.portfolio,
+    channel: c.channel,
+    template: c.template,
+    status: c.status,
+    created_at: c.created_at.toISOString(),
+    ...(countsOf.get(c.id) ?? NO_TARGETS),
+    skipped_by_reason: Object.fromEntries(reasons.filter((r) => r.campaign_id === c.id).map((r) => [r.reason, r.n])),
+  }));
 }

@@ -2,7 +2,8 @@
  * Compliance with Colombian collection law: the contact window (Ley 2300, art. 3), the
  * guard every unprompted outbound message passes, channel revocations and data requests.
  */
-export { addBusinessDays, isBusinessDay } from './business-days.js';
+/** The Ley 1581 due date is counted in the engine's business days (one calendar for both). */
+export { addBusinessDays } from '../engine/index.js';
 export {
   bogotaDay,
   checkContactWindow,

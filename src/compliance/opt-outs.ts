@@ -6,8 +6,8 @@
  * - "borren mis datos" is a data-protection request (Ley 1581 de 2012) recorded for a
  *   person, answered within 15 business days. The debt itself stays.
  */
+import { addBusinessDays } from '../engine/index.js';
 import type { Knex } from '../store/db.js';
-import { addBusinessDays } from './business-days.js';
 import { bogotaDay } from './contact-window.js';
 import { UNPROMPTED_KINDS } from './outbound.js';
 

@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import { requireAdminToken } from '../http/admin-auth.js';
 import { TIMEOUTS_JOB } from './jobs/index.js';
-import type { Scheduler } from './scheduler.js';
+import { SCHEDULER_TIME_ZONE, type Scheduler } from './scheduler.js';
 
 /** Where service.ts mounts the router. */
 export const SCHEDULER_ADMIN_PATH = '/api/v1/admin';
@@ -19,7 +19,7 @@ export function createSchedulerAdminRouter(deps: { scheduler: Scheduler; enabled
     res.json({
       enabled: deps.enabled,
       instance: deps.scheduler.instance,
-      timezone: 'America/Bogota',
+      timezone: SCHEDULER_TIME_ZONE,
       jobs: await deps.scheduler.status(),
     });
   });

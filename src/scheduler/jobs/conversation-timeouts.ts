@@ -200,9 +200,12 @@ async function processOne(
   return outcome;
 }
 
+/** The job's name: the admin endpoint runs it by this name. */
+export const TIMEOUTS_JOB = 'conversation-timeouts';
+
 export function conversationTimeoutsJob(deps: TimeoutJobDeps): Job {
   return {
-    name: 'conversation-timeouts',
+    name: TIMEOUTS_JOB,
     schedule: '0 * * * *',
     description: "hourly: warn silent conversations and auto-close those past their tier's timeout",
     run: (ctx: JobContext) => processTimeouts(ctx.knex, ctx.now, deps),

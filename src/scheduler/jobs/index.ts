@@ -9,6 +9,7 @@ export {
   SEED_TIER_LIMITS,
   tierOf,
   TIERS,
+  TIMEOUTS_JOB,
   type IdleConversation,
   type Tier,
   type TierLimit,
@@ -17,8 +18,6 @@ export {
   type TimeoutSummary,
 } from './conversation-timeouts.js';
 export { archiveConversations, archiveJob, cleanUp, metricsRollupJob, retentionJob, rollUpMetrics, ROLLUP_DAYS, type RetentionSettings } from './maintenance.js';
-
-export const TIMEOUTS_JOB = 'conversation-timeouts';
 
 export interface LifecycleJobDeps extends TimeoutJobDeps {
   retention: () => RetentionSettings;
