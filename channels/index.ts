@@ -14,6 +14,5 @@ export async function loadChannels(deps: ChannelDeps): Promise<ChannelAdapter[]>
   if (deps.config.WHATSAPP_CLOUD_ENABLED) adapters.push((await import('./whatsapp-cloud/index.js')).createWhatsAppCloudChannel(deps));
   if (deps.config.TELEGRAM_BOT_TOKEN) adapters.push((await import('./telegram/index.js')).createTelegramChannel(deps));
   if (deps.config.BOTFRAMEWORK_ENABLED || deps.config.MicrosoftAppId) adapters.push((await import('./botframework/index.js')).createBotFrameworkChannel(deps));
-  void deps;
   return adapters;
 }

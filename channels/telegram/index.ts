@@ -10,6 +10,7 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { Telegraf, type Context } from 'telegraf';
 import { ConfigError } from '../../src/errors.js';
+import { KeyedSerialQueue } from '../keyed-queue.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { TelegramOutbound } from './outbound.js';
 import { realClock, SendScheduler, TELEGRAM_LIMITS, type SchedulerClock, type SendLimits } from './send-scheduler.js';
@@ -32,25 +33,6 @@ export interface TelegramChannelOptions {
 }
 
 type Mode = 'polling' | 'webhook';
-
-/**
- * Runs functions one after another per key (a chat), in call order: a chat's updates
- * are handled in the order Telegram delivered them, different chats in parallel.
- */
-class KeyedSerialQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-}
 
 export class TelegramChannel implements ChannelAdapter {
   readonly name = 'telegram' as const;

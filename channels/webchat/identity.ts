@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { safeEqual } from '../../src/http/admin-auth.js';
 import type { Knex } from '../../src/store/db.js';
 
 /**
@@ -33,9 +34,7 @@ export function createVisitorIdentity(secret: string): VisitorIdentity {
       if (dot < 0 || !VISITOR_ID.test(visitorId) || !SIGNATURE.test(signature)) return undefined;
       // Compared as text: base64url's last character carries spare bits, so decoding
       // first would accept several spellings of one signature.
-      const given = Buffer.from(signature, 'latin1');
-      const expected = Buffer.from(sign(visitorId).toString('base64url'), 'latin1');
-      return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? visitorId : undefined;
+      return safeEqual(signature, sign(visitorId).toString('base64url')) ? visitorId : undefined;
     },
   };
 }

@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { MessageHandler } from '../../src/engine/types.js';
 import type { Logger } from '../../src/log.js';
 import type { Knex } from '../../src/store/db.js';
+import { KeyedSerialQueue } from '../keyed-queue.js';
 import { inboundMessageId, readHistory } from './history.js';
 import type { VisitorIdentity } from './identity.js';
 import type { OriginPolicy } from './origins.js';
@@ -45,7 +46,8 @@ export class SocketHub {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly byVisitor = new Map<string, Set<Connection>>();
-  private readonly syncs = new Map<string, Promise<void>>();
+  /** A visitor's syncs run one after another, so its tabs' cursors move in order. */
+  private readonly syncs = new KeyedSerialQueue();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -70,13 +72,7 @@ export class SocketHub {
 
   /** Pushes whatever the visitor's connections have not been sent yet. */
   sync(visitorId: string): Promise<void> {
-    const previous = this.syncs.get(visitorId) ?? Promise.resolve();
-    const next = previous.then(() => this.syncNow(visitorId));
-    this.syncs.set(visitorId, next);
-    void next.finally(() => {
-      if (this.syncs.get(visitorId) === next) this.syncs.delete(visitorId);
-    });
-    return next;
+    return this.syncs.run(visitorId, () => this.syncNow(visitorId));
   }
 
   /** Number of open, identified connections (for status). */
@@ -94,7 +90,7 @@ export class SocketHub {
     const pending = [...this.connections].map((c) => c.chain);
     for (const c of this.connections) c.ws.terminate();
     await Promise.allSettled(pending);
-    await Promise.allSettled([...this.syncs.values()]);
+    await this.syncs.idle();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 

@@ -28,11 +28,6 @@ export interface WhatsAppCloudChannel extends ChannelAdapter {
   status(): WhatsAppCloudStatus;
 }
 
-/** True for the Cloud API adapter among those loadChannels returned (campaigns look for it to send templates). */
-export function isWhatsAppCloudChannel(adapter: ChannelAdapter): adapter is WhatsAppCloudChannel {
-  return adapter.name === 'whatsapp-cloud' && typeof (adapter as Partial<WhatsAppCloudChannel>).sendTemplate === 'function';
-}
-
 export interface WhatsAppCloudStatus extends Record<string, unknown> {
   state: 'ready';
   lastWebhookAt?: string;

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { safeEqual } from '../../src/http/admin-auth.js';
 
 /** The X-Hub-Signature-256 value Meta sends for `rawBody`: "sha256=" and the hex HMAC-SHA256 with the app secret. */
 export function signatureFor(rawBody: Buffer | string, appSecret: string): string {
@@ -11,9 +12,6 @@ export function signatureFor(rawBody: Buffer | string, appSecret: string): strin
  */
 export function hasValidSignature(rawBody: Buffer, header: string | undefined, appSecret: string): boolean {
   if (!header) return false;
-  const expected = Buffer.from(signatureFor(rawBody, appSecret));
-  const given = Buffer.from(header.trim().toLowerCase());
-  if (given.length !== expected.length) return false;
-  return crypto.timingSafeEqual(given, expected);
+  return safeEqual(header.trim().toLowerCase(), signatureFor(rawBody, appSecret));
 }
 

@@ -6,6 +6,7 @@ import { renderNumberedOptions } from '../../src/engine/buttons.js';
 import type { InboundMessage, OutboundChannel, Reply } from '../../src/engine/types.js';
 import { ChannelApiError, withSendProgress } from '../../src/errors.js';
 import { requireAdminToken } from '../../src/http/admin-auth.js';
+import { KeyedSerialQueue } from '../keyed-queue.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { webJsClientFactory, type WebClient, type WebClientFactory, type WebMessage } from './client.js';
 import { chatIdForUser, toInbound } from './messages.js';
@@ -106,8 +107,8 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
   let logoutTimer: unknown;
   const status: WhatsAppWebStatus = { state: 'stopped', reconnectAttempts: 0 };
   const recentIds = new Set<string>();
-  /** Per chat, the tail of its queue of inbound messages: a chat's turns run one after another, in order. */
-  const chains = new Map<string, Promise<void>>();
+  /** A chat's turns run one after another, in order. */
+  const chats = new KeyedSerialQueue();
 
   function setState(state: WhatsAppWebState): void {
     status.state = state;
@@ -231,12 +232,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
     if (recentIds.has(inbound.messageId)) return;
     recentIds.add(inbound.messageId);
     if (recentIds.size > RECENT_IDS) recentIds.delete(recentIds.values().next().value as string);
-    const tail = chains.get(inbound.from) ?? Promise.resolve();
-    const next = tail.then(() => handle(inbound));
-    chains.set(inbound.from, next);
-    void next.finally(() => {
-      if (chains.get(inbound.from) === next) chains.delete(inbound.from);
-    });
+    void chats.run(inbound.from, () => handle(inbound));
   }
 
   async function handle(inbound: InboundMessage): Promise<void> {
@@ -340,9 +336,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
     },
     status: () => ({ ...status, ...(status.lastDisconnect ? { lastDisconnect: { ...status.lastDisconnect } } : {}) }),
     currentQr: () => (status.state === 'qr' ? qr : undefined),
-    async idle() {
-      while (chains.size) await Promise.allSettled([...chains.values()]);
-    },
+    idle: () => chats.idle(),
   };
   return adapter;
 }
