@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withDatabase } from '../cli/context.js';
+import { fail, withDatabase } from '../cli/context.js';
 import { formatBogota } from '../compliance/index.js';
 import type { Config } from '../config.js';
 import { maskPersonalData } from '../log.js';
@@ -40,11 +40,6 @@ interface StartFlags {
   dryRun?: boolean;
   repeat?: boolean;
   json?: boolean;
-}
-
-function fail(message: string): void {
-  process.stderr.write(`${message}\n`);
-  process.exitCode = 1;
 }
 
 function describeReason(reason: string | undefined): string {

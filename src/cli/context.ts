@@ -38,3 +38,9 @@ export async function withDatabase<T>(
     await db.close();
   }
 }
+
+/** Reports a command's failure on stderr and makes the process exit non-zero. */
+export function fail(message: string): void {
+  process.stderr.write(`${message}\n`);
+  process.exitCode = 1;
+}

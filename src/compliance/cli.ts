@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withDatabase } from '../cli/context.js';
+import { fail, withDatabase } from '../cli/context.js';
 import { checkContactWindow, formatBogota, parseBogotaDateTime, parseClock } from './contact-window.js';
 
 const DAY_NAMES: Record<string, number> = { lun: 1, mar: 2, mie: 3, jue: 4, vie: 5, sab: 6, dom: 7 };
@@ -22,11 +22,6 @@ export function parseDays(text: string): number[] | undefined {
     for (let d = from; d <= to; d++) out.add(d);
   }
   return out.size ? [...out].sort() : undefined;
-}
-
-function fail(message: string): void {
-  process.stderr.write(`${message}\n`);
-  process.exitCode = 1;
 }
 
 /** `contact-window` and `contact-hours`: the legal contact window and debtors' express requests. */

@@ -4,6 +4,7 @@
  * next_attempt_at = the next allowed time), and its day is reserved in contact_log so
  * no second contact lands on the same day. A revoked channel gets nothing queued.
  */
+import { UNPROMPTED_KINDS as OUTBOX_UNPROMPTED_KINDS } from '../engine/index.js';
 import type { Knex } from '../store/db.js';
 import { checkDebtorWindow } from './contact-window.js';
 import {
@@ -97,8 +98,11 @@ export async function queueUnprompted(trx: Knex.Transaction, m: UnpromptedMessag
   return reason ? { status: 'deferred', outboxId, sendAt, reason } : { status: 'queued', outboxId, sendAt };
 }
 
-/** The kinds of outbox row the guard governs; everything else is a reply or an agent's message. */
-export const UNPROMPTED_KINDS: readonly string[] = ['campaign', 'reminder', 'warning'] satisfies ContactKind[];
+/**
+ * The kinds of outbox row the guard governs; everything else is a reply or an agent's
+ * message. One list, the outbox's, so the guard and the outbox never disagree.
+ */
+export const UNPROMPTED_KINDS: readonly string[] = OUTBOX_UNPROMPTED_KINDS satisfies readonly ContactKind[];
 
 export type SendCheck =
   | { action: 'send' }
