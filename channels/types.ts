@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Express } from 'express';
 import type { Config } from '../src/config.js';
-import type { ChannelName, MessageHandler, OutboundChannel } from '../src/engine/types.js';
+import type { ChannelName, MessageHandler, OutboundChannel } from '../src/core/index.js';
 import type { Logger } from '../src/log.js';
 import type { Knex } from '../src/store/db.js';
 

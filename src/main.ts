@@ -1,6 +1,6 @@
 import 'dotenv/config';
 import { loadConfig } from './config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './core/index.js';
 import { createLogger, setLogger } from './log.js';
 import { startService } from './service.js';
 

@@ -3,7 +3,7 @@
  * reference kept to answer later. Pure: no I/O, no SDK client.
  */
 import { z } from 'zod';
-import type { InboundMessage } from '../../src/engine/types.js';
+import type { InboundMessage } from '../../src/core/index.js';
 
 const account = z.object({ id: z.string().min(1), name: z.string().optional() }).passthrough();
 

@@ -21,8 +21,8 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import { AuthenticationError } from 'botframework-connector';
-import type { OutboundChannel, Reply, SendResult } from '../../src/engine/types.js';
-import { ChannelApiError, ConfigError, withSendProgress } from '../../src/errors.js';
+import type { OutboundChannel, Reply, SendResult } from '../../src/core/index.js';
+import { ChannelApiError, ConfigError, withSendProgress } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { activitySchema, conversationReferenceSchema, interpretActivity, type ActivityJson } from './activities.js';
 import { renderReply } from './render.js';

@@ -4,7 +4,7 @@
  * on Teams, which does not show suggested actions: there they are a HeroCard.
  */
 import { CardFactory, type Activity, type CardAction } from 'botbuilder';
-import type { Reply } from '../../src/engine/types.js';
+import type { Reply } from '../../src/core/index.js';
 
 export const TEAMS = 'msteams';
 

@@ -9,7 +9,7 @@
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { Telegraf, type Context } from 'telegraf';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/index.js';
 import { KeyedSerialQueue } from '../keyed-queue.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { TelegramOutbound } from './outbound.js';

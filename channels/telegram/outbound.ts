@@ -5,8 +5,8 @@
  * never reads a message twice, whichever process retries).
  */
 import { TelegramError, type Telegram } from 'telegraf';
-import type { OutboundChannel, Reply, SendResult } from '../../src/engine/types.js';
-import { ChannelApiError, withSendProgress } from '../../src/errors.js';
+import type { OutboundChannel, Reply, SendResult } from '../../src/core/index.js';
+import { ChannelApiError, withSendProgress } from '../../src/core/index.js';
 import type { Logger } from '../../src/log.js';
 import { renderReply, type OutgoingMessage } from './render.js';
 import type { SendScheduler } from './send-scheduler.js';

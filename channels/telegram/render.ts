@@ -2,7 +2,7 @@
  * The engine's replies as Telegram messages: text cut to Telegram's 4,096-character
  * limit, buttons as an inline keyboard (one button a row, as labels are sentences).
  */
-import type { Button, Reply } from '../../src/engine/types.js';
+import type { Button, Reply } from '../../src/core/index.js';
 
 /** Telegram refuses a message text longer than this (UTF-16 code units, as JavaScript counts). */
 export const MAX_MESSAGE_LENGTH = 4096;

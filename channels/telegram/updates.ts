@@ -3,7 +3,7 @@
  * every rule here is tested with recorded updates alone.
  */
 import { z } from 'zod';
-import type { InboundMessage } from '../../src/engine/types.js';
+import type { InboundMessage } from '../../src/core/index.js';
 import { decodeCallbackData } from './render.js';
 
 const user = z.object({ id: z.number(), is_bot: z.boolean().optional() });

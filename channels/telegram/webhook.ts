@@ -3,7 +3,7 @@
  * setWebhook in X-Telegram-Bot-Api-Secret-Token. Compared in constant time, never logged.
  */
 import type { RequestHandler } from 'express';
-import { safeEqual } from '../../src/http/admin-auth.js';
+import { safeEqual } from '../../src/core/index.js';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';

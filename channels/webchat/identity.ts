@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { safeEqual } from '../../src/http/admin-auth.js';
+import { safeEqual } from '../../src/core/index.js';
 import type { Knex } from '../../src/store/db.js';
 
 /**

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Express } from 'express';
-import type { OutboundChannel, Reply } from '../../src/engine/types.js';
+import type { OutboundChannel, Reply } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { loadWidget, type WidgetBundle } from './build.js';
 import { createVisitorIdentity, loadWebchatSecret, type VisitorIdentity } from './identity.js';

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { MessageHandler } from '../../src/engine/types.js';
+import type { MessageHandler } from '../../src/core/index.js';
 import type { Logger } from '../../src/log.js';
 import type { Knex } from '../../src/store/db.js';
 import { KeyedSerialQueue } from '../keyed-queue.js';

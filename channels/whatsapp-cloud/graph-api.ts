@@ -1,4 +1,4 @@
-import { ChannelApiError } from '../../src/errors.js';
+import { ChannelApiError } from '../../src/core/index.js';
 
 /** What the adapter needs to call Meta's Graph API for one business phone number. */
 export interface GraphApiSettings {

@@ -1,7 +1,7 @@
 import express, { type Express, type Request, type Response } from 'express';
-import type { OutboundChannel, Reply } from '../../src/engine/types.js';
-import { ChannelApiError, ConfigError, withSendProgress } from '../../src/errors.js';
-import { safeEqual } from '../../src/http/admin-auth.js';
+import type { OutboundChannel, Reply } from '../../src/core/index.js';
+import { ChannelApiError, ConfigError, withSendProgress } from '../../src/core/index.js';
+import { safeEqual } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelDeps } from '../types.js';
 import { GraphApi, OUTSIDE_WINDOW, type GraphApiSettings } from './graph-api.js';
 import { parseWebhook, type ParsedWebhook } from './payload.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { InboundMessage } from '../../src/engine/types.js';
+import type { InboundMessage } from '../../src/core/index.js';
 
 /**
  * The parts of Meta's `messages` webhook acuerdo reads. Unknown fields pass; a

@@ -1,5 +1,5 @@
 import { renderNumberedOptions } from '../../src/engine/buttons.js';
-import type { Reply } from '../../src/engine/types.js';
+import type { Reply } from '../../src/core/index.js';
 import type { GraphMessage } from './graph-api.js';
 
 /** Meta's limits for interactive messages (characters). */

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { safeEqual } from '../../src/http/admin-auth.js';
+import { safeEqual } from '../../src/core/index.js';
 
 /** The X-Hub-Signature-256 value Meta sends for `rawBody`: "sha256=" and the hex HMAC-SHA256 with the app secret. */
 export function signatureFor(rawBody: Buffer | string, appSecret: string): string {

@@ -1,4 +1,4 @@
-import type { InboundMessage } from '../../src/engine/types.js';
+import type { InboundMessage } from '../../src/core/index.js';
 import type { WebMessage } from './client.js';
 
 /** A one-to-one chat: a phone ("573001234567@c.us") or a linked id ("…@lid"). */

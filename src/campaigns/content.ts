@@ -3,7 +3,7 @@
  * the debtor's (Ley 2300, art. 4), so it only asks for the cédula, and the engine
  * shows the debt once the cédula matches.
  */
-import type { Reply } from '../engine/types.js';
+import type { Reply } from '../core/index.js';
 import { firstName } from '../flows/index.js';
 import type { CampaignContent, CampaignDebtor } from './campaigns.js';
 

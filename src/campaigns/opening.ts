@@ -3,7 +3,7 @@
  * the debtor's first name in scope.
  */
 import path from 'node:path';
-import type { Reply } from '../engine/types.js';
+import type { Reply } from '../core/index.js';
 import { DEFAULT_FLOW_NAME, firstName, loadFlowCatalog, renderTemplate, type Flow } from '../flows/index.js';
 import type { CampaignContent, CampaignDebtor } from './campaigns.js';
 

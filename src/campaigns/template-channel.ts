@@ -1,4 +1,4 @@
-import type { OutboundChannel, Reply } from '../engine/types.js';
+import type { OutboundChannel, Reply } from '../core/index.js';
 import { isTemplateReply, type CampaignTemplate } from './content.js';
 
 /** A channel adapter that can also send approved templates (whatsapp-cloud). */

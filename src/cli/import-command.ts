@@ -1,6 +1,6 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { ImportError } from '../errors.js';
+import { ImportError } from '../core/index.js';
 import { importPortfolio } from '../store/import.js';
 import { withDatabase } from './context.js';
 

@@ -4,7 +4,7 @@
  * debtor typed back ("1", "la 2", or the button's text).
  */
 import { foldText } from '../flows/format.js';
-import type { Button, Reply } from './types.js';
+import type { Button, Reply } from '../core/index.js';
 
 /**
  * The reply as plain text, its buttons as a numbered list under it:

@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { NluResult } from '../nlu/types.js';
 import type { DebtorColumns } from '../store/import.js';
 import type { DebtorRecord } from './actions.js';
-import type { Button, ChannelName, Reply } from './types.js';
+import type { Button, ChannelName, Reply } from '../core/index.js';
 
 export type Db = Knex | Knex.Transaction;
 

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { AcuerdoError, TurnError } from '../errors.js';
+import { AcuerdoError, TurnError } from '../core/index.js';
 import { DEFAULT_FLOW_NAME } from '../flows/index.js';
 import type { Policy, PolicySet } from '../flows/policies.js';
 import { createPolicySet } from '../flows/policies.js';
@@ -38,7 +38,7 @@ import { bogotaDate } from './dates.js';
 import type { Effect } from './effects.js';
 import type { Outbox } from './outbox.js';
 import { DEFAULT_MAX_STEPS, renderMessages, runTurn } from './runner.js';
-import { CHANNELS, type ChannelName, type InboundMessage, type MessageHandler, type Reply, type TurnResult } from './types.js';
+import { CHANNELS, type ChannelName, type InboundMessage, type MessageHandler, type Reply, type TurnResult } from '../core/index.js';
 
 export interface EngineOptions {
   knex: Knex;

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { FlowDefinitionError } from '../errors.js';
+import { FlowDefinitionError } from '../core/index.js';
 import { InvalidFlowError } from '../flows/loader.js';
 import type { PolicySet } from '../flows/policies.js';
 import { YamlSource } from '../flows/source.js';
@@ -31,7 +31,7 @@ import type { Flow } from '../flows/types.js';
 import type { Logger } from '../log.js';
 import type { Understander } from '../nlu/types.js';
 import { createEngine, type EngineTurnResult } from './engine.js';
-import { CHANNELS, type ChannelName } from './types.js';
+import { CHANNELS, type ChannelName } from '../core/index.js';
 
 const textOrList = z.union([z.string(), z.array(z.string())]);
 const money = z.number().int().nonnegative();

@@ -3,7 +3,7 @@
  * admin API and the CLI may use. Everything else in src/engine is internal.
  * (The CLI commands are in ./cli.ts, imported by src/cli/main.ts only.)
  */
-export * from './types.js';
+export * from '../core/index.js';
 export { matchButton, renderNumberedOptions } from './buttons.js';
 export { createEngine, publicContext, type Engine, type EngineOptions, type EngineTurnResult } from './engine.js';
 export {

@@ -12,11 +12,11 @@
  * messages' ids in outbox_messages, and the retry, by any process, sends only the rest.
  */
 import type { Knex } from 'knex';
-import { ChannelApiError } from '../errors.js';
+import { ChannelApiError } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { outboxDepth, outboxFailures, messagesTotal } from '../metrics.js';
 import type { Db } from './conversations.js';
-import type { ChannelName, OutboundChannel, Reply, SendResult } from './types.js';
+import type { ChannelName, OutboundChannel, Reply, SendResult } from '../core/index.js';
 
 export interface OutboxRow {
   id: number;

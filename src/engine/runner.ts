@@ -19,7 +19,7 @@ import type { NluResult } from '../nlu/types.js';
 import type { ActionRequest, ActionResult } from './actions.js';
 import { matchButton } from './buttons.js';
 import type { Effect } from './effects.js';
-import type { Button, Reply } from './types.js';
+import type { Button, Reply } from '../core/index.js';
 
 export const DEFAULT_MAX_STEPS = 12;
 

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlowDefinitionError } from '../errors.js';
+import { FlowDefinitionError } from '../core/index.js';
 import { checkFlowText, InvalidFlowError } from './loader.js';
 import { checkPoliciesText, createPolicySet, type PolicySet } from './policies.js';
 import type { Flow } from './types.js';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { AcuerdoError, FlowDefinitionError } from '../errors.js';
+import { AcuerdoError, FlowDefinitionError } from '../core/index.js';
 import {
   ACTIONS,
   BUILTIN_VARIABLES,

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { FlowDefinitionError } from '../errors.js';
+import { FlowDefinitionError } from '../core/index.js';
 import { InvalidFlowError } from './loader.js';
 import { hint, YamlSource } from './source.js';
 

@@ -3,7 +3,7 @@
  * problem can be reported as file:line:column.
  */
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { FlowDefinitionError } from '../errors.js';
+import { FlowDefinitionError } from '../core/index.js';
 import type { SourcePosition } from './types.js';
 
 export type YamlPath = readonly (string | number)[];

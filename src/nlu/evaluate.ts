@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AcuerdoError } from '../errors.js';
+import { AcuerdoError } from '../core/index.js';
 import {
   DEFAULT_FEATURES,
   DEFAULT_SMOOTHING,

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier';
 import PorterStemmerEs from 'natural/lib/natural/stemmers/porter_stemmer_es';
-import { AcuerdoError } from '../errors.js';
+import { AcuerdoError } from '../core/index.js';
 import { chatWords } from './normalize.js';
 import { INTENTS, type Intent } from './types.js';
 

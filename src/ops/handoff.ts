@@ -1,5 +1,5 @@
 import { enqueueReplies, lockChannelUser, type ChannelName } from '../engine/index.js';
-import { AcuerdoError } from '../errors.js';
+import { AcuerdoError } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { agentRepliesTotal, handoffQueueDepth } from '../metrics.js';
 import type { Knex } from '../store/db.js';

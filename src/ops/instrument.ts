@@ -1,4 +1,4 @@
-import type { MessageHandler, TurnResult } from '../engine/types.js';
+import type { MessageHandler, TurnResult } from '../core/index.js';
 import type { NluResult } from '../nlu/types.js';
 import type { TurnStats } from './turn-stats.js';
 

@@ -4,7 +4,7 @@
  * the injectable clock and the admin endpoints.
  */
 export { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './admin-routes.js';
-export { ManualClock, systemClock, type Clock } from './clock.js';
+export { ManualClock, systemClock, type Clock } from '../core/index.js';
 export * from './jobs/index.js';
 export { createLifecycleScheduler, messageLimitFor, type LifecycleSchedulerOptions } from './lifecycle.js';
 export {

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { lockChannelUser, type Engine, type Outbox } from '../engine/index.js';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/index.js';
 import { lifecycleJobs, tierOf, type TierLimits } from './jobs/index.js';
 import { Scheduler } from './scheduler.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../core/index.js';
 
 export const SCHEDULER_TIME_ZONE = 'America/Bogota';
 

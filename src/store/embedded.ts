@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { AcuerdoError } from '../errors.js';
+import { AcuerdoError } from '../core/index.js';
 import type { Logger } from '../log.js';
 
 const execFileAsync = promisify(execFile);

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
-import { ImportError, type RowProblem } from '../errors.js';
+import { ImportError, type RowProblem } from '../core/index.js';
 import type { Knex } from './db.js';
 
 /** The seed system's spreadsheet columns. Telefono and Tier are optional. */

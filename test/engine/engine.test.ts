@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { createEngine, type Engine } from '../../src/engine/engine.js';
-import type { InboundMessage, OutboundChannel, Reply } from '../../src/engine/types.js';
+import type { InboundMessage, OutboundChannel, Reply } from '../../src/core/index.js';
 import { parseFlow } from '../../src/flows/index.js';
 import { createKnex } from '../../src/store/db.js';
 import { CARLOS, Chat, engineFixture, insertDebtor, insertPortfolio, quietLog, type EngineFixture } from './support/harness.js';

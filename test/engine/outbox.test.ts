@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { applyDeliveryStatus, backoffDelay, createOutbox, enqueueReplies, type Outbox } from '../../src/engine/outbox.js';
-import type { OutboundChannel, Reply } from '../../src/engine/types.js';
-import { ChannelApiError } from '../../src/errors.js';
+import type { OutboundChannel, Reply } from '../../src/core/index.js';
+import { ChannelApiError } from '../../src/core/index.js';
 import { createKnex } from '../../src/store/db.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { quietLog, TestClock } from './support/harness.js';

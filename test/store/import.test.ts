@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ImportError } from '../../src/errors.js';
+import { ImportError } from '../../src/core/index.js';
 import { importPortfolio, parseAmount, normalizeCedula, normalizePhone } from '../../src/store/import.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 

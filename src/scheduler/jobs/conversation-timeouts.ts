@@ -7,7 +7,7 @@
  * opens a fresh conversation; the closed one keeps its history.
  */
 import { queueUnprompted, type QueueResult } from '../../compliance/index.js';
-import type { Reply } from '../../engine/types.js';
+import type { Reply } from '../../core/index.js';
 import type { Knex } from '../../store/db.js';
 import type { Job, JobContext } from '../scheduler.js';
 

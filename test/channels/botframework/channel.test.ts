@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ChannelApiError, ConfigError } from '../../../src/errors.js';
+import { ChannelApiError, ConfigError } from '../../../src/core/index.js';
 import { FakeConnector } from './fake-connector.js';
 import { activity, postActivity, RecordingHandler, startHarness, type Harness } from './support.js';
 

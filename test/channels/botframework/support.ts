@@ -6,7 +6,7 @@ import path from 'node:path';
 import express from 'express';
 import { createBotFrameworkChannel, type BotFrameworkChannel } from '../../../channels/botframework/index.js';
 import { loadConfig } from '../../../src/config.js';
-import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/engine/types.js';
+import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/core/index.js';
 import { createLogger } from '../../../src/log.js';
 import { createKnex, type Knex } from '../../../src/store/db.js';
 

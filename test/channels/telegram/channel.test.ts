@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import FakeTimers from '@sinonjs/fake-timers';
 import { createOutbox, enqueueReplies } from '../../../src/engine/outbox.js';
-import { ChannelApiError } from '../../../src/errors.js';
+import { ChannelApiError } from '../../../src/core/index.js';
 import { createKnex } from '../../../src/store/db.js';
 import { freshDatabase } from '../../support/db.js';
 import { BOT, FakeBotApi } from './fake-bot-api.js';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { loadConfig } from '../../../src/config.js';
-import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/engine/types.js';
+import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/core/index.js';
 import { createLogger } from '../../../src/log.js';
 import { createKnex } from '../../../src/store/db.js';
 import { createTelegramChannel, type TelegramChannel, type TelegramChannelOptions } from '../../../channels/telegram/index.js';

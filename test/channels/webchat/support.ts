@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { createWebchatChannel, type WebchatOptions } from '../../../channels/webchat/index.js';
 import type { ServerFrame } from '../../../channels/webchat/protocol.js';
 import { loadConfig, type Config } from '../../../src/config.js';
-import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/engine/types.js';
+import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/core/index.js';
 import { createApp } from '../../../src/http/app.js';
 import { createLogger } from '../../../src/log.js';
 import type { Knex } from '../../../src/store/db.js';

@@ -12,8 +12,8 @@ import {
 } from '../../../channels/whatsapp-cloud/index.js';
 import { loadConfig } from '../../../src/config.js';
 import { createOutbox, enqueueReplies } from '../../../src/engine/outbox.js';
-import type { InboundMessage, MessageHandler, TurnResult } from '../../../src/engine/types.js';
-import { ChannelApiError, ConfigError } from '../../../src/errors.js';
+import type { InboundMessage, MessageHandler, TurnResult } from '../../../src/core/index.js';
+import { ChannelApiError, ConfigError } from '../../../src/core/index.js';
 import { createApp } from '../../../src/http/app.js';
 import { createLogger } from '../../../src/log.js';
 import { freshDatabase, type TestDatabase } from '../../support/db.js';

@@ -11,8 +11,8 @@ import {
   type WhatsAppWebOptions,
 } from '../../../channels/whatsapp-web/index.js';
 import { loadConfig } from '../../../src/config.js';
-import type { InboundMessage, MessageHandler, TurnResult } from '../../../src/engine/types.js';
-import { ChannelApiError } from '../../../src/errors.js';
+import type { InboundMessage, MessageHandler, TurnResult } from '../../../src/core/index.js';
+import { ChannelApiError } from '../../../src/core/index.js';
 import { createLogger } from '../../../src/log.js';
 import type { Knex } from '../../../src/store/db.js';
 import { FakeWebClient, webMessage } from './fake-client.js';

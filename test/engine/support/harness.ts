@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { createEngine, type Engine, type EngineOptions, type EngineTurnResult } from '../../../src/engine/engine.js';
 import { createOutbox, type Outbox } from '../../../src/engine/outbox.js';
-import type { ChannelName, InboundMessage } from '../../../src/engine/types.js';
+import type { ChannelName, InboundMessage } from '../../../src/core/index.js';
 import { loadFlowCatalog } from '../../../src/flows/index.js';
 import { createLogger } from '../../../src/log.js';
 import type { Understander } from '../../../src/nlu/types.js';

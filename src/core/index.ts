@@ -1,0 +1,8 @@
+/**
+ * The core: the types every part of acuerdo shares (the channel contract, the clock,
+ * the error tree). It imports nothing of ours; channels/ import only this.
+ */
+export * from './channel-types.js';
+export * from './clock.js';
+export * from './errors.js';
+export { safeEqual } from './safe-equal.js';
