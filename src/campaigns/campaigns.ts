@@ -107,7 +107,7 @@ async function eligibility(
       .first('t.id');
     if (earlier) return 'ya_contactado';
   }
-  const agreement = await db('agreements').where({ debtor_id: debtor.id, status: 'active' }).first('id');
+  const agreement = await db('agreements').where({ debtor_id: debtor.id, status: 'vigente' }).first('id');
   if (agreement) return 'acuerdo_vigente';
   const dataRequest = await db('opt_outs').where({ debtor_id: debtor.id, kind: 'borrar_datos', status: 'open' }).first('id');
   if (dataRequest) return 'solicitud_datos_abierta';

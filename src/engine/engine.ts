@@ -185,6 +185,8 @@ export function createEngine(options: EngineOptions): Engine {
               first_due_date: e.firstDueDate,
               channel: conv.channel,
               reference: e.reference,
+              status: 'vigente',
+              status_changed_at: now,
               created_at: now,
             },
           });

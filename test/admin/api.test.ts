@@ -183,7 +183,7 @@ describe('admin API /api/v1/admin', () => {
       assert.equal(lines.length, 4, 'header, two rows, and the final line break');
       assert.equal(lines[3], '');
       // Oldest first: Ana's agreement; her name has a comma and quotes, her bank looks like a formula.
-      assert.match(lines[1]!, /,Banco Castigada,52123456,"ANA PÉREZ, ""LA FLACA""",'=BANCO,cuotas,1800000,6,300000,2026-12-15,telegram,active,/);
+      assert.match(lines[1]!, /,Banco Castigada,52123456,"ANA PÉREZ, ""LA FLACA""",'=BANCO,cuotas,1800000,6,300000,2026-12-15,telegram,vigente,/);
       assert.match(lines[2]!, /,Cartera Tuya,93388915,CARLOS FAJARDO,TUYA S.A.,contado,86419,1,86419,2026-11-28,telegram,active,[0-9a-f-]{36}$/);
       const filtered = await adminFetch(app.base, '/api/v1/admin/agreements.csv?portfolio=Cartera%20Tuya');
       assert.equal((await filtered.text()).trim().split('\r\n').length, 2);

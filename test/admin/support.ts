@@ -97,11 +97,11 @@ export async function seed(knex: Knex, now = new Date()): Promise<SeedIds> {
 
   await knex('agreements').insert({
     conversation_id: agreed, debtor_id: carlos!.id, portfolio_id: p1!.id, kind: 'contado', total: 86419, installments: 1,
-    installment_amount: 86419, first_due_date: '2026-11-28', channel: 'telegram', created_at: ago(56),
+    installment_amount: 86419, first_due_date: '2026-11-28', channel: 'telegram', status: 'vigente', created_at: ago(56),
   });
   await knex('agreements').insert({
     conversation_id: closed, debtor_id: ana!.id, portfolio_id: p2!.id, kind: 'cuotas', total: 1800000, installments: 6,
-    installment_amount: 300000, first_due_date: '2026-12-15', channel: 'telegram', created_at: ago(3 * 24 * 60),
+    installment_amount: 300000, first_due_date: '2026-12-15', channel: 'telegram', status: 'vigente', created_at: ago(3 * 24 * 60),
   });
 
   await knex('llm_calls').insert([

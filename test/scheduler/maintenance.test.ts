@@ -64,7 +64,7 @@ describe('housekeeping jobs', () => {
     const a = await conversation(db.knex, { channel: 'whatsapp-cloud', userId: 'a', debtorId: d1.id, lastActivity: bog('2026-03-02T09:00'), status: 'closed' });
     const b = await conversation(db.knex, { channel: 'whatsapp-cloud', userId: 'b', debtorId: d2.id, lastActivity: bog('2026-03-02T23:30'), status: 'closed' });
     await db.knex('conversations').whereIn('id', [a, b]).update({ portfolio_id: pid, context: JSON.stringify({ planes: [] }) });
-    await db.knex('agreements').insert({ conversation_id: b, debtor_id: d2.id, portfolio_id: pid, kind: 'contado', total: 500000, installment_amount: 500000, first_due_date: '2026-03-10', channel: 'whatsapp-cloud' });
+    await db.knex('agreements').insert({ conversation_id: b, debtor_id: d2.id, portfolio_id: pid, kind: 'contado', total: 500000, installment_amount: 500000, first_due_date: '2026-03-10', channel: 'whatsapp-cloud', status: 'vigente' });
     await conversation(db.knex, { channel: 'telegram', userId: 'c', lastActivity: bog('2026-03-02T10:00') });
     // 00:30 on 3 March in Bogotá (05:30Z): the next day.
     await conversation(db.knex, { channel: 'telegram', userId: 'd', lastActivity: bog('2026-03-03T00:30') });
