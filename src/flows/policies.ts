@@ -27,7 +27,16 @@ export interface Policy {
   maxFirstDueDays: number;
   /** How to pay, as told to the debtor in the agreement message. */
   paymentInstructions: string;
+  /**
+   * The second fact asked after the cédula matches, before any debt detail (Ley 2300
+   * art. 4): the last 4 digits of the mobile on file, the cédula's issue date, the last
+   * 4 digits of the obligation number, or nothing (only when a portfolio says so).
+   */
+  verification: VerificationMethod;
 }
+
+export const VERIFICATION_METHODS = ['telefono', 'fecha_expedicion', 'obligacion', 'ninguna'] as const;
+export type VerificationMethod = (typeof VERIFICATION_METHODS)[number];
 
 const pct = z.number({ error: 'expected a percentage (0-100)' }).min(0, { error: 'expected a percentage (0-100)' }).max(100, { error: 'expected a percentage (0-100)' });
 const count = z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' });
@@ -41,6 +50,7 @@ const policyShape = z.strictObject({
   first_due_days: count.min(0).max(365),
   max_first_due_days: count.min(0).max(365),
   payment_instructions: z.string().min(1),
+  verification: z.enum(VERIFICATION_METHODS, { error: `expected one of: ${VERIFICATION_METHODS.join(', ')}` }),
 });
 const partialPolicy = policyShape.partial();
 type RawPolicy = z.infer<typeof partialPolicy>;
@@ -60,7 +70,8 @@ export const BUILTIN_POLICY: Policy = {
   firstDueDays: 5,
   maxFirstDueDays: 30,
   paymentInstructions:
-    'Puedes pagar por PSE en el portal de tu entidad o en cualquier corresponsal bancario con tu número de cédula como referencia.',
+    'Puede pagar por PSE en el portal de su entidad o en cualquier corresponsal bancario con su número de cédula como referencia.',
+  verification: 'telefono',
 };
 
 function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
@@ -75,6 +86,7 @@ function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
     firstDueDays: raw.first_due_days ?? base.firstDueDays,
     maxFirstDueDays: raw.max_first_due_days ?? base.maxFirstDueDays,
     paymentInstructions: raw.payment_instructions ?? base.paymentInstructions,
+    verification: raw.verification ?? base.verification,
   };
 }
 
