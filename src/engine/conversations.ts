@@ -96,6 +96,17 @@ export interface StoredMessage {
   nlu?: NluResult;
 }
 
+/**
+ * A row a turn's effect adds. `parent` names an agreement by its reference when the row
+ * belongs to one written in the same turn (an installment): its id is looked up in the
+ * same statement.
+ */
+export interface TurnRow {
+  table: 'agreements' | 'agreement_installments' | 'opt_outs' | 'conversation_events';
+  values: Record<string, unknown>;
+  parent?: { column: 'agreement_id'; reference: string };
+}
+
 export interface TurnWrite {
   conversation: ConversationRow;
   /** True when the conversation row does not exist yet. */
@@ -105,7 +116,7 @@ export interface TurnWrite {
   /** Replies for the outbox, with the status they start in (sent for channels answered inline). */
   outbox?: { recipient: string; replies: Reply[]; status: 'pending' | 'sent'; kind: string };
   /** Rows the turn's effects add (agreements, opt-outs, events), written in the same transaction. */
-  rows: { table: 'agreements' | 'opt_outs' | 'conversation_events'; values: Record<string, unknown> }[];
+  rows: TurnRow[];
   /** Commit synchronously (wait for the WAL flush). */
   durable: boolean;
   /** The version the turn was computed from; the save fails if the row has changed since. */
@@ -265,16 +276,20 @@ function savedFrom(result: pg.QueryResult | undefined): SavedTurn {
 
 function saveStatements(w: TurnWrite): string[] {
   if (!w.messages.length) throw new Error('a turn saves at least the inbound message');
-  const statements = [saveCall(w), ...w.rows.map((r) => insertStatement(r.table, r.values))];
+  const statements = [saveCall(w), ...w.rows.map((r) => insertStatement(r.table, r.values, r.parent))];
   // A turn without legal or business facts need not wait for the disk (see EngineOptions.durability).
   if (!w.durable) statements.push('set local synchronous_commit to off');
   statements.push('commit');
   return statements;
 }
 
-function insertStatement(table: string, values: Record<string, unknown>): string {
+function insertStatement(table: string, values: Record<string, unknown>, parent?: TurnRow['parent']): string {
   const cols = Object.keys(values);
-  return `insert into ${table} (${cols.join(', ')}) values (${cols.map((k) => sqlLiteral(values[k])).join(', ')})`;
+  const literals = cols.map((k) => sqlLiteral(values[k]));
+  if (parent) {
+    return `insert into ${table} (${parent.column}, ${cols.join(', ')}) select a.id, ${literals.join(', ')} from agreements a where a.reference = ${sqlLiteral(parent.reference)}`;
+  }
+  return `insert into ${table} (${cols.join(', ')}) values (${literals.join(', ')})`;
 }
 
 /** Connections that have the turn's statements prepared. */

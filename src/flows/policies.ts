@@ -33,7 +33,41 @@ export interface Policy {
    * 4 digits of the obligation number, or nothing (only when a portfolio says so).
    */
   verification: VerificationMethod;
+  /** The ways the agency accepts payments, rendered for the debtor (src/agreements/payment-instructions.ts). */
+  paymentChannels: PaymentChannel[];
+  /** Days before each due date a reminder goes out (0: only on the due date). */
+  reminderDaysBefore: number;
+  /** Days after a missed due date the follow-up goes out. */
+  followUpDaysAfter: number;
+  /** Days after a missed due date the agreement is declared incumplido. */
+  brokenAfterDays: number;
 }
+
+export const PAYMENT_CHANNEL_TYPES = ['convenio', 'cuenta', 'pse', 'efecty', 'corresponsal', 'nequi', 'daviplata'] as const;
+/** What the debtor quotes when paying: the agreement's reference or their cédula. */
+const quote = z.enum(['referencia', 'cedula'], { error: 'expected referencia or cedula' });
+const paymentChannelShape = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('convenio'), bank: z.string().min(1), convenio: z.string().min(1), quote: quote.optional() }),
+    z.strictObject({
+      type: z.literal('cuenta'),
+      bank: z.string().min(1),
+      account_type: z.enum(['ahorros', 'corriente'], { error: 'expected ahorros or corriente' }),
+      account: z.string().min(1),
+      holder: z.string().min(1),
+      nit: z.string().optional(),
+      quote: quote.optional(),
+    }),
+    z.strictObject({ type: z.literal('pse'), url: z.url({ error: 'expected an absolute URL' }).optional() }),
+    z.strictObject({ type: z.literal('efecty'), convenio: z.string().min(1), quote: quote.optional() }),
+    z.strictObject({ type: z.literal('corresponsal'), bank: z.string().min(1), convenio: z.string().min(1), quote: quote.optional() }),
+    z.strictObject({ type: z.literal('nequi'), number: z.string().regex(/^3\d{9}$/, { error: 'expected a 10-digit mobile starting with 3' }) }),
+    z.strictObject({ type: z.literal('daviplata'), number: z.string().regex(/^3\d{9}$/, { error: 'expected a 10-digit mobile starting with 3' }) }),
+  ],
+  { error: `expected a type: ${PAYMENT_CHANNEL_TYPES.join(', ')}` },
+);
+export type PaymentChannel = z.infer<typeof paymentChannelShape>;
 
 export const VERIFICATION_METHODS = ['telefono', 'fecha_expedicion', 'obligacion', 'ninguna'] as const;
 export type VerificationMethod = (typeof VERIFICATION_METHODS)[number];
@@ -51,6 +85,10 @@ const policyShape = z.strictObject({
   max_first_due_days: count.min(0).max(365),
   payment_instructions: z.string().min(1),
   verification: z.enum(VERIFICATION_METHODS, { error: `expected one of: ${VERIFICATION_METHODS.join(', ')}` }),
+  payment_channels: z.array(paymentChannelShape),
+  reminder_days_before: count.min(0).max(30),
+  follow_up_days_after: count.min(1).max(60),
+  broken_after_days: count.min(1).max(180),
 });
 const partialPolicy = policyShape.partial();
 type RawPolicy = z.infer<typeof partialPolicy>;
@@ -72,6 +110,10 @@ export const BUILTIN_POLICY: Policy = {
   paymentInstructions:
     'Puede pagar por PSE en el portal de su entidad o en cualquier corresponsal bancario con su número de cédula como referencia.',
   verification: 'telefono',
+  paymentChannels: [],
+  reminderDaysBefore: 3,
+  followUpDaysAfter: 3,
+  brokenAfterDays: 15,
 };
 
 function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
@@ -87,6 +129,10 @@ function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
     maxFirstDueDays: raw.max_first_due_days ?? base.maxFirstDueDays,
     paymentInstructions: raw.payment_instructions ?? base.paymentInstructions,
     verification: raw.verification ?? base.verification,
+    paymentChannels: raw.payment_channels ?? base.paymentChannels,
+    reminderDaysBefore: raw.reminder_days_before ?? base.reminderDaysBefore,
+    followUpDaysAfter: raw.follow_up_days_after ?? base.followUpDaysAfter,
+    brokenAfterDays: raw.broken_after_days ?? base.brokenAfterDays,
   };
 }
 
@@ -145,6 +191,7 @@ export function checkPoliciesText(text: string, file: string): { policies?: Poli
   const check = (p: Policy, path: (string | number)[]) => {
     if (p.maxCashDiscountPct < p.cashDiscountPct) problems.push(parsed.source.problem(path, 'max_cash_discount_pct is below cash_discount_pct'));
     if (p.maxFirstDueDays < p.firstDueDays) problems.push(parsed.source.problem(path, 'max_first_due_days is below first_due_days'));
+    if (p.brokenAfterDays < p.followUpDaysAfter) problems.push(parsed.source.problem(path, 'broken_after_days is below follow_up_days_after'));
   };
   check(defaults, ['default']);
   const portfolios = new Map(Object.entries(shape.data.portfolios ?? {}));
