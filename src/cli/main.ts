@@ -5,6 +5,7 @@ import { registerImportCommand } from './import-command.js';
 import { registerEngineCommands } from '../engine/cli.js';
 import { registerNluCommands } from '../nlu/cli.js';
 import { registerLifecycleCommands } from '../campaigns/commands.js';
+import { registerPaymentCommands } from '../agreements/cli.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
 export function buildProgram(): Command {
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerNluCommands(program);
   registerEngineCommands(program);
   registerLifecycleCommands(program);
+  registerPaymentCommands(program);
 
   program
     .command('start')
