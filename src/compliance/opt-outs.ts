@@ -6,10 +6,10 @@
  * - "borren mis datos" is a data-protection request (Ley 1581 de 2012) recorded for a
  *   person, answered within 15 business days. The debt itself stays.
  */
-import { addBusinessDays } from '../engine/index.js';
+import { addBusinessDays } from '../core/index.js';
 import type { Knex } from '../store/db.js';
 import { bogotaDay } from './contact-window.js';
-import { UNPROMPTED_KINDS } from './outbound.js';
+import { UNPROMPTED_KINDS } from './guard.js';
 
 export type ComplianceRequest = 'no_contactar' | 'borrar_datos';
 
@@ -35,6 +35,13 @@ const STOP_PATTERNS: RegExp[] = [
   /\b(?:dejen|deja|deje) de (?:escribirme|contactarme|molestarme|llamarme|escribir|enviarme|mandarme)\b/,
   /\bno quiero (?:que me (?:escriban|contacten|llamen)|recibir (?:mas )?mensajes|mas mensajes)\b/,
   /\b(?:darme|dar|denme|quiero la|quiero darme) de baja\b/,
+  // no me manden más mensajes, no nos sigan escribiendo, paren de mandarme cosas
+  /\bno (?:me|nos) (?:manden|mande|mandes|envien|envie|sigan (?:mandando|escribiendo|enviando|llamando|molestando))\b/,
+  /\bno (?:escriban|contacten|llamen|manden|envien) mas\b/,
+  /\b(?:paren|pare|para|dejen|deje|deja) de (?:mandar|enviar|escribir|contactar|llamar|molestar)\w*\b/,
+  // no autoricé que me contactaran / no les he autorizado a escribirme (Ley 2300 art. 2)
+  /\bno (?:les |le )?(?:autorice|autorizo|autorizado|he autorizado|hemos autorizado|di (?:la |mi )?autorizacion|doy (?:la |mi )?autorizacion)\b.{0,40}\b(?:contact|escrib|llam|mensaj|whatsapp|numero|datos)/,
+  /\bno quiero (?:que me sigan|seguir recibiendo|volver a recibir)\b/,
 ];
 
 const DATA_PATTERNS: RegExp[] = [

@@ -5,14 +5,17 @@
  */
 import type { ActionName } from '../flows/catalog.js';
 import type { Scope } from '../flows/expression.js';
-import { firstName } from '../flows/format.js';
+import { firstName, formatMoney } from '../flows/format.js';
 import type { Policy } from '../flows/policies.js';
-import { addBusinessDays, addDays, daysBetween } from './dates.js';
+import { paymentInstructions } from '../agreements/payment-instructions.js';
+import { addBusinessDays, addDays, daysBetween, isBusinessDay } from '../core/index.js';
 import type { Effect } from './effects.js';
-import { computeOffers, evaluateCounteroffer, makePlan, type DebtorFigures, type Offers, type Plan } from './offers.js';
+import { IDENTITY_ACTIONS, type IdentityPorts } from './identity-actions.js';
+import type { IdentityFacts } from './identity.js';
+import { computeOffers, evaluateCounteroffer, lastInstallment, makePlan, type DebtorFigures, type Offers, type Plan } from './offers.js';
 
-/** A debtor as the actions see them. */
-export interface DebtorRecord {
+/** A debtor as the actions see them (with the facts that prove who they are: Ley 2300 art. 4). */
+export interface DebtorRecord extends IdentityFacts {
   id: number;
   portfolioId: number;
   portfolioName: string;
@@ -28,8 +31,23 @@ export interface DebtorRecord {
   tier: string;
 }
 
+/** A debt's vigente agreement, as the negotiation remembers it. */
+export interface ActiveAgreement {
+  id: number;
+  reference: string;
+  kind: 'contado' | 'cuotas';
+  total: number;
+  installments: number;
+  installmentAmount: number;
+  firstDueDate: string;
+  /** The next installment not fully paid: its due date and what is left of it. */
+  next?: { dueDate: string; amount: number };
+}
+
 /** What actions may read. The engine implements it over the turn's transaction. */
 export interface ActionPorts {
+  /** The debt's vigente agreement (at most one: a unique index says so). */
+  activeAgreement(debtorId: number): Promise<ActiveAgreement | undefined>;
   findDebtors(cedula: string): Promise<DebtorRecord[]>;
   debtorById(id: number): Promise<DebtorRecord | undefined>;
   policyFor(portfolioId: number | null): Promise<Policy>;
@@ -37,6 +55,8 @@ export interface ActionPorts {
   today(): string;
   /** A fresh agreement reference the debtor can quote. */
   newReference(): string;
+  /** Who is writing, as the channel proves it, and their recent failed identity answers. */
+  identity: IdentityPorts;
 }
 
 export interface ActionRequest {
@@ -78,15 +98,9 @@ export function debtorVariables(d: DebtorRecord): Record<string, unknown> {
     hasta_3_cuotas: d.hasta3,
     hasta_6_cuotas: d.hasta6,
     hasta_12_cuotas: d.hasta12,
-    cartera: d.portfolioName,
-  };
-}
-
-function bind(d: DebtorRecord): ActionResult {
-  return {
-    outcome: 'found',
-    set: { ...debtorVariables(d), carteras: undefined },
-    effects: [{ kind: 'bind_debtor', debtorId: d.id, portfolioId: d.portfolioId, tier: d.tier }],
+    // Internal: the portfolio's label and the bank's lowest cash amount never reach the debtor.
+    _cartera: d.portfolioName,
+    _oferta_2: d.oferta2,
   };
 }
 
@@ -96,7 +110,7 @@ function figures(scope: Scope): DebtorFigures | undefined {
   return {
     saldoTotal: saldo,
     oferta1: num(scope.oferta_1) ?? null,
-    oferta2: num(scope.oferta_2) ?? null,
+    oferta2: num(scope._oferta_2) ?? num(scope.oferta_2) ?? null,
     hasta3: num(scope.hasta_3_cuotas) ?? null,
     hasta6: num(scope.hasta_6_cuotas) ?? null,
     hasta12: num(scope.hasta_12_cuotas) ?? null,
@@ -125,7 +139,36 @@ function planVariables(p: StoredPlan): Record<string, unknown> {
     plan_total: p.total,
     plan_cuotas: p.cuotas,
     plan_valor_cuota: p.valor_cuota,
+    // The last installment absorbs the rounding: the installments add up to the total to the peso.
+    plan_ultima_cuota: lastInstallment(p.total, p.cuotas, p.valor_cuota),
     plan_descripcion: p.descripcion,
+  };
+}
+
+/** The first business day on or after `isoDate` (the compliance guard's calendar). */
+export function onBusinessDay(isoDate: string): string {
+  let d = isoDate;
+  for (let i = 0; i < 30 && !isBusinessDay(d); i++) d = addDays(d, 1);
+  return d;
+}
+
+/** The context values of the debt's vigente agreement, for the flow to state it. */
+function agreementVariables(a: ActiveAgreement, policy: Policy): Record<string, unknown> {
+  const next = a.next ?? { dueDate: a.firstDueDate, amount: a.installmentAmount };
+  return {
+    tiene_acuerdo: true,
+    puede_cambiar_acuerdo: policy.agreementChanges,
+    _acuerdo_id: a.id,
+    acuerdo_referencia: a.reference,
+    acuerdo_total: a.total,
+    acuerdo_cuotas: a.installments,
+    acuerdo_valor_cuota: a.installmentAmount,
+    acuerdo_ultima_cuota: lastInstallment(a.total, a.installments, a.installmentAmount),
+    acuerdo_primer_pago: a.firstDueDate,
+    acuerdo_proximo_pago: next.dueDate,
+    acuerdo_proximo_valor: next.amount,
+    acuerdo_descripcion: makePlan(a.kind, a.total, a.installments, undefined, a.installmentAmount).description,
+    como_pagar_acuerdo: paymentInstructions(policy, { reference: a.reference, amountDue: next.amount, dueDate: next.dueDate }),
   };
 }
 
@@ -137,34 +180,11 @@ async function offersFor(req: ActionRequest, ports: ActionPorts): Promise<{ offe
 }
 
 export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
-  async find_debtor({ scope }, ports) {
-    const cedula = str(scope.cedula)?.replace(/\D/g, '');
-    if (!cedula) return { outcome: 'missing' };
-    const found = await ports.findDebtors(cedula);
-    if (found.length === 0) {
-      return { outcome: 'not_found', set: { intentos_documento: (num(scope.intentos_documento) ?? 0) + 1 } };
-    }
-    if (found.length === 1) return bind(found[0] as DebtorRecord);
-    // The cédula matched: the debtor may see which obligations are theirs, to pick one.
-    const sameBank = new Set(found.map((d) => d.banco)).size < found.length;
-    return {
-      outcome: 'several',
-      set: {
-        cedula,
-        carteras: found.map((d) => ({ id: `cartera_${d.id}`, text: sameBank ? `${d.banco} (${d.portfolioName})` : d.banco })),
-      },
-    };
-  },
-
-  async select_portfolio({ scope }, ports) {
-    const choices = Array.isArray(scope.carteras) ? (scope.carteras as { id?: unknown }[]) : [];
-    const chosen = str(scope.button);
-    if (!chosen || !choices.some((c) => String(c.id) === chosen)) return { outcome: 'invalid' };
-    const debtor = await ports.debtorById(Number(chosen.replace(/^cartera_/, '')));
-    // Only an obligation of the cédula that matched, whatever a client sends as button id.
-    if (!debtor || debtor.cedula !== str(scope.cedula)) return { outcome: 'invalid' };
-    return bind(debtor);
-  },
+  // Identity before any debt detail (Ley 2300 art. 4): identity-actions.ts.
+  find_debtor: IDENTITY_ACTIONS.find_debtor,
+  check_identity: IDENTITY_ACTIONS.check_identity,
+  select_portfolio: IDENTITY_ACTIONS.select_portfolio,
+  record_third_party: IDENTITY_ACTIONS.record_third_party,
 
   async compute_offers(req, ports) {
     const got = await offersFor(req, ports);
@@ -172,29 +192,34 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
     const { offers, policy } = got;
     const today = ports.today();
     const current = str(req.scope.fecha_primer_pago);
-    return {
-      outcome: 'ok',
-      set: {
-        planes: offers.plans.map(storePlan),
-        // Not shown as buttons: the lowest cash payment, for a last offer after a "no".
-        planes_extra: [storePlan(makePlan('contado', offers.minCash, 1, 'contado_especial'))],
-        oferta_contado: offers.cash.total,
-        oferta_minima: offers.minCash,
-        descuento_pct: Math.round((1 - offers.cash.total / (figures(req.scope)?.saldoTotal || 1)) * 100),
-        cuotas_maximas: policy.maxInstallments,
-        cuota_minima: policy.minInstallment,
-        plan_mas_largo: offers.longest.id,
-        cuotas_plan_mas_largo: offers.longest.installments,
-        valor_cuota_plan_mas_largo: offers.longest.installmentAmount,
-        fecha_primer_pago: current && current >= today ? current : addDays(today, policy.firstDueDays),
-        fecha_aplazada: addDays(today, policy.maxFirstDueDays),
-        como_pagar: policy.paymentInstructions,
-      },
+    const limit = addDays(today, policy.maxFirstDueDays);
+    const set: Record<string, unknown> = {
+      planes: offers.plans.map(storePlan),
+      // Not shown as buttons: the lowest cash payment, for a last offer after a "no".
+      _planes_extra: [storePlan(makePlan('contado', offers.minCash, 1, 'contado_especial'))],
+      oferta_contado: offers.cash.total,
+      // The floor and the policy's limits are internal: `_` keys never leave the engine.
+      _oferta_minima: offers.minCash,
+      descuento_pct: Math.round((1 - offers.cash.total / (figures(req.scope)?.saldoTotal || 1)) * 100),
+      _cuotas_maximas: policy.maxInstallments,
+      _cuota_minima: policy.minInstallment,
+      plan_mas_largo: offers.longest.id,
+      cuotas_plan_mas_largo: offers.longest.installments,
+      valor_cuota_plan_mas_largo: offers.longest.installmentAmount,
+      fecha_primer_pago: current && current >= today ? current : onBusinessDay(addDays(today, policy.firstDueDays)),
+      // The latest first payment the policy allows, on a business day no later than the limit.
+      fecha_aplazada: latestBusinessDay(limit, today),
+      como_pagar: paymentInstructions(policy, {}),
+      tiene_acuerdo: undefined,
+      _acuerdo_id: undefined,
     };
+    const active = req.binding.debtorId !== null ? await ports.activeAgreement(req.binding.debtorId) : undefined;
+    if (active) return { outcome: 'vigente', set: { ...set, ...agreementVariables(active, policy) } };
+    return { outcome: 'ok', set };
   },
 
   async select_plan({ scope }) {
-    const plans = [scope.planes, scope.planes_extra].flatMap((list) => (Array.isArray(list) ? (list as StoredPlan[]) : []));
+    const plans = [scope.planes, scope._planes_extra].flatMap((list) => (Array.isArray(list) ? (list as StoredPlan[]) : []));
     const wanted = str(scope.plan_elegido) ?? str(scope.button);
     const plan = plans.find((p) => p.id === wanted) ?? plans.find((p) => p.id === str(scope.button));
     if (!plan) return { outcome: 'unknown' };
@@ -210,21 +235,37 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
       got.policy,
     );
     if (verdict.outcome === 'missing') return { outcome: 'missing' };
-    const propuesta = [num(req.scope.installments) !== undefined ? `${num(req.scope.installments)} cuotas` : undefined, num(req.scope.amount)]
+    const amount = num(req.scope.amount);
+    const installments = num(req.scope.installments);
+    const propuesta = [installments !== undefined ? `${installments} cuotas` : undefined, amount !== undefined ? formatMoney(amount) : undefined]
       .filter((x) => x !== undefined)
-      .join(' / ');
-    return { outcome: verdict.outcome, set: { ...planVariables(storePlan(verdict.plan)), propuesta } };
+      .join(' de ');
+    return {
+      outcome: verdict.outcome,
+      set: {
+        ...planVariables(storePlan(verdict.plan)),
+        propuesta,
+        propuesta_monto: amount,
+        propuesta_cuotas: installments,
+        motivo_contraoferta: verdict.outcome === 'countered' ? verdict.reason : undefined,
+        cuotas_necesarias: verdict.outcome === 'countered' ? verdict.needed : undefined,
+        _cuotas_maximas: got.policy.maxInstallments,
+        _cuota_minima: got.policy.minInstallment,
+      },
+    };
   },
 
   async set_due_date(req, ports) {
-    const date = str(req.scope.date);
+    const date = str(req.scope.date) ?? str(req.scope.fecha_pedida);
     if (!date) return { outcome: 'missing' };
     const today = ports.today();
     const policy = await ports.policyFor(req.binding.portfolioId);
-    const limit = addDays(today, policy.maxFirstDueDays);
-    if (daysBetween(today, date) < 0) return { outcome: 'in_past', set: { fecha_limite: limit } };
-    if (date > limit) return { outcome: 'too_late', set: { fecha_limite: limit } };
-    return { outcome: 'ok', set: { fecha_primer_pago: date, fecha_limite: limit } };
+    const limit = latestBusinessDay(addDays(today, policy.maxFirstDueDays), today);
+    const base = { fecha_limite: limit, fecha_pedida: undefined, fecha_movida: undefined, motivo_fecha: undefined };
+    if (daysBetween(today, date) < 0) return { outcome: 'in_past', set: { ...base, motivo_fecha: 'pasada' } };
+    const due = onBusinessDay(date);
+    if (due > limit) return { outcome: 'too_late', set: { ...base, motivo_fecha: due === date ? 'lejana' : 'lejana_habil' } };
+    return { outcome: 'ok', set: { ...base, fecha_primer_pago: due, fecha_movida: due !== date ? date : undefined } };
   },
 
   async record_agreement({ scope, binding }, ports) {
@@ -235,20 +276,29 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
     if (!kind || total === undefined || installments === undefined || installmentAmount === undefined || binding.debtorId === null || binding.portfolioId === null) {
       return { outcome: 'missing_plan' };
     }
-    let firstDueDate = str(scope.fecha_primer_pago);
-    if (!firstDueDate || firstDueDate < ports.today()) {
-      const policy = await ports.policyFor(binding.portfolioId);
-      firstDueDate = addDays(ports.today(), policy.firstDueDays);
+    const policy = await ports.policyFor(binding.portfolioId);
+    // Never a second vigente agreement on one debt: replace it (when the flow says so and the policy allows) or say so.
+    const active = await ports.activeAgreement(binding.debtorId);
+    let replaces: number | undefined;
+    if (active) {
+      if (!scope.reemplazar_acuerdo || scope.reemplazar_acuerdo === 'false' || !policy.agreementChanges) {
+        return { outcome: 'existing', set: agreementVariables(active, policy) };
+      }
+      replaces = active.id;
     }
+    let firstDueDate = str(scope.fecha_primer_pago);
+    if (!firstDueDate || firstDueDate < ports.today()) firstDueDate = addDays(ports.today(), policy.firstDueDays);
+    firstDueDate = onBusinessDay(firstDueDate);
     const reference = ports.newReference();
+    const recorded: ActiveAgreement = { id: 0, reference, kind, total, installments, installmentAmount, firstDueDate };
     return {
       outcome: 'ok',
       set: {
-        acuerdo_referencia: reference,
-        acuerdo_total: total,
-        acuerdo_cuotas: installments,
-        acuerdo_valor_cuota: installmentAmount,
-        acuerdo_primer_pago: firstDueDate,
+        ...agreementVariables(recorded, policy),
+        como_pagar: paymentInstructions(policy, { reference, amountDue: installmentAmount, dueDate: firstDueDate }),
+        _acuerdo_id: undefined,
+        reemplazar_acuerdo: undefined,
+        acuerdo_reemplazado: active?.reference,
       },
       effects: [
         {
@@ -261,13 +311,35 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
           installments,
           installmentAmount,
           firstDueDate,
+          ...(replaces !== undefined ? { replaces } : {}),
         },
       ],
     };
   },
 
-  async record_dispute({ scope }) {
-    return { outcome: 'ok', effects: [{ kind: 'record_event', event: 'disputa', details: { text: str(scope.text) ?? null } }] };
+  async cancel_agreement({ binding }, ports) {
+    if (binding.debtorId === null) return { outcome: 'none' };
+    const active = await ports.activeAgreement(binding.debtorId);
+    if (!active) return { outcome: 'none', set: { tiene_acuerdo: undefined, _acuerdo_id: undefined } };
+    const policy = await ports.policyFor(binding.portfolioId);
+    if (!policy.agreementChanges) return { outcome: 'not_allowed' };
+    return {
+      outcome: 'ok',
+      set: { tiene_acuerdo: undefined, _acuerdo_id: undefined },
+      effects: [{ kind: 'cancel_agreement', agreementId: active.id, reference: active.reference }],
+    };
+  },
+
+  async record_dispute({ scope, binding }, ports) {
+    const dueDate = addBusinessDays(ports.today(), 15);
+    return {
+      outcome: 'ok',
+      set: { fecha_respuesta: dueDate },
+      effects: [
+        { kind: 'record_event', event: 'disputa', details: { text: str(scope.text) ?? null, due_date: dueDate } },
+        ...(binding.debtorId !== null ? [{ kind: 'record_dispute' as const, debtorId: binding.debtorId, dueDate, message: str(scope.text) }] : []),
+      ],
+    };
   },
 
   async data_request({ scope }, ports) {
@@ -282,7 +354,9 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
         : trigger === 'limit'
           ? 'message_limit'
           : (str(scope.motivo_asesor) ?? (scope.intent === 'solicitar_asesor' ? 'solicitar_asesor' : 'flujo'));
-    return { outcome: 'ok', set: { motivo_asesor: undefined }, effects: [{ kind: 'handoff', reason }] };
+    // What the person needs to pick up: a payment the debtor reports, with its date and receipt.
+    const details = str(scope.pago_reportado) ? { pago_reportado: str(scope.pago_reportado) } : undefined;
+    return { outcome: 'ok', set: { motivo_asesor: undefined, pago_reportado: undefined }, effects: [{ kind: 'handoff', reason, ...(details ? { details } : {}) }] };
   },
 
   async opt_out({ scope }) {
@@ -293,6 +367,13 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
     return { outcome: 'ok', effects: [{ kind: 'close', reason: 'cerrada_por_flujo' }] };
   },
 };
+
+/** The latest business day on or before `isoDate`, not before `floor`. */
+function latestBusinessDay(isoDate: string, floor: string): string {
+  let d = isoDate;
+  for (let i = 0; i < 30 && d > floor && !isBusinessDay(d); i++) d = addDays(d, -1);
+  return d;
+}
 
 export function runAction(name: ActionName, req: ActionRequest, ports: ActionPorts): Promise<ActionResult> {
   return ACTION_IMPLEMENTATIONS[name](req, ports);

@@ -1,28 +1,21 @@
 /**
  * Buttons for channels that cannot show them (WhatsApp Web, SMS-like transports):
- * one shared rendering as a numbered list, and one shared reading of what the
- * debtor typed back ("1", "la 2", or the button's text).
+ * rendered as a numbered list by core's renderNumberedOptions; read back here ("1",
+ * "la 2", or the button's text).
  */
 import { foldText } from '../flows/format.js';
 import type { Button, Reply } from '../core/index.js';
 
-/**
- * The reply as plain text, its buttons as a numbered list under it:
- *
- *   ¿Cómo quieres pagar?
- *
- *   1. Pago de contado
- *   2. 3 cuotas
- *
- *   Responda con el número de su opción.
- */
-export function renderNumberedOptions(reply: Reply): string {
-  if (!reply.buttons?.length) return reply.text;
-  const options = reply.buttons.map((b, i) => `${i + 1}. ${b.text}`).join('\n');
-  return `${reply.text}\n\n${options}\n\nResponda con el número de su opción.`;
-}
+export { renderNumberedOptions } from '../core/index.js';
 
 const NUMBER_CHOICE = /^(?:(?:la|el|opcion|opción|numero|número|#)\s*)*(\d{1,2})$/;
+
+/** "la primera", "el segundo", "la última opción": a position in the list. */
+const ORDINAL_CHOICE =
+  /^(?:(?:quiero|prefiero|me quedo con|escojo|elijo|tomo|deme|dame|la|el|lo|opcion|de|las|los)\s+)*(primer|primera|primero|segunda|segundo|tercera|tercero|cuarta|cuarto|quinta|quinto|ultima|ultimo)(?:\s+(?:opcion|opción|plan|de todas|porfa|por favor|pues|entonces))*$/;
+const ORDINALS: Record<string, number> = {
+  primer: 1, primera: 1, primero: 1, segunda: 2, segundo: 2, tercera: 3, tercero: 3, cuarta: 4, cuarto: 4, quinta: 5, quinto: 5,
+};
 
 /** Words that carry no choice in a short answer ("el de contado", "quiero la de 6 cuotas"). */
 const FILLER = new Set(
@@ -36,8 +29,8 @@ const SPELLED: Record<string, string> = {
 
 /** The meaningful words of a short text, numbers as digits ("$98.765" → "98765", "seis" → "6"). */
 function choiceWords(text: string): string[] {
-  return foldText(text)
-    .replace(/(\d)[.,'](?=\d{3}\b)/g, '$1')
+  // Thousands separators go before folding turns them into spaces ("$20.000" is 20000, not "20 000").
+  return foldText(text.replace(/(\d)[.,'](?=\d{3}\b)/g, '$1'))
     .split(/[^a-z0-9]+/)
     .filter((w) => w && !FILLER.has(w))
     .map((w) => SPELLED[w] ?? w);
@@ -61,6 +54,12 @@ export function matchButton(text: string | undefined, buttons: readonly Button[]
   if (num) {
     const byPosition = buttons[Number(num[1]) - 1];
     if (byPosition) return byPosition;
+  }
+  const ordinal = ORDINAL_CHOICE.exec(folded);
+  if (ordinal) {
+    const word = ordinal[1] as string;
+    const byOrder = word.startsWith('ultim') ? buttons.at(-1) : buttons[(ORDINALS[word] ?? 0) - 1];
+    if (byOrder) return byOrder;
   }
   // Compared without spaces, so "$98.765" and "98765" read the same.
   const compact = folded.replace(/ /g, '');

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import type { NluResult } from '../nlu/types.js';
 import type { DebtorColumns } from '../store/import.js';
+import { readMessages } from '../store/transcripts.js';
 import type { DebtorRecord } from './actions.js';
 import type { Button, ChannelName, Reply } from '../core/index.js';
 
@@ -102,9 +103,11 @@ export interface StoredMessage {
  * same statement.
  */
 export interface TurnRow {
-  table: 'agreements' | 'agreement_installments' | 'opt_outs' | 'conversation_events';
+  table: 'agreements' | 'agreement_installments' | 'opt_outs' | 'conversation_events' | 'disputes' | 'identity_attempts' | 'third_party_contacts' | 'channel_contacts';
   values: Record<string, unknown>;
-  parent?: { column: 'agreement_id'; reference: string };
+  parent?: { column: 'agreement_id' | 'replaced_by'; reference: string };
+  /** Update the rows matching these values instead of inserting (`parent` then sets its column too). */
+  where?: Record<string, unknown>;
 }
 
 export interface TurnWrite {
@@ -276,11 +279,18 @@ function savedFrom(result: pg.QueryResult | undefined): SavedTurn {
 
 function saveStatements(w: TurnWrite): string[] {
   if (!w.messages.length) throw new Error('a turn saves at least the inbound message');
-  const statements = [saveCall(w), ...w.rows.map((r) => insertStatement(r.table, r.values, r.parent))];
+  const statements = [saveCall(w), ...w.rows.map((r) => (r.where ? updateStatement(r.table, r.values, r.where, r.parent) : insertStatement(r.table, r.values, r.parent)))];
   // A turn without legal or business facts need not wait for the disk (see EngineOptions.durability).
   if (!w.durable) statements.push('set local synchronous_commit to off');
   statements.push('commit');
   return statements;
+}
+
+function updateStatement(table: string, values: Record<string, unknown>, where: Record<string, unknown>, parent?: TurnRow['parent']): string {
+  const sets = Object.entries(values).map(([k, v]) => `${k} = ${sqlLiteral(v)}`);
+  if (parent) sets.push(`${parent.column} = (select a.id from agreements a where a.reference = ${sqlLiteral(parent.reference)})`);
+  const conditions = Object.entries(where).map(([k, v]) => `${k} = ${sqlLiteral(v)}`);
+  return `update ${table} set ${sets.join(', ')} where ${conditions.join(' and ')}`;
 }
 
 function insertStatement(table: string, values: Record<string, unknown>, parent?: TurnRow['parent']): string {
@@ -390,6 +400,9 @@ interface DebtorJoinRow extends DebtorColumns {
   portfolio_id: number;
   portfolio_name: string;
   tier: string;
+  phone: string | null;
+  fecha_expedicion: string | null;
+  numero_obligacion: string | null;
 }
 
 function toDebtor(r: DebtorJoinRow): DebtorRecord {
@@ -407,11 +420,15 @@ function toDebtor(r: DebtorJoinRow): DebtorRecord {
     hasta6: r.hasta_6_cuotas,
     hasta12: r.hasta_12_cuotas,
     tier: r.tier,
+    phone: r.phone,
+    fechaExpedicion: r.fecha_expedicion,
+    numeroObligacion: r.numero_obligacion,
   };
 }
 
 const DEBTOR_SELECT = `select d.id, d.portfolio_id, p.name as portfolio_name, d.cedula, d.nombre_del_cliente, d.saldo_total, d.banco,
-  d.oferta_1, d.oferta_2, d.hasta_3_cuotas, d.hasta_6_cuotas, d.hasta_12_cuotas, d.tier
+  d.oferta_1, d.oferta_2, d.hasta_3_cuotas, d.hasta_6_cuotas, d.hasta_12_cuotas, d.tier,
+  d.phone, d.fecha_expedicion, d.numero_obligacion
   from debtors d join portfolios p on p.id = d.portfolio_id`;
 
 export async function findDebtorsByCedula(session: TurnSession, cedula: string): Promise<DebtorRecord[]> {
@@ -422,6 +439,43 @@ export async function findDebtorById(session: TurnSession, id: number): Promise<
   if (!Number.isSafeInteger(id)) return undefined;
   const [row] = await session.query<DebtorJoinRow>(`${DEBTOR_SELECT} where d.id = $1`, [id], 'acuerdo_debtor_by_id');
   return row ? toDebtor(row) : undefined;
+}
+
+/**
+ * Failed identity answers within the lockout window, counted since the last success:
+ * for any of the debtor rows (one cédula), and for the channel user writing.
+ */
+export async function recentIdentityFailures(
+  session: TurnSession,
+  debtorIds: number[],
+  channel: string,
+  userId: string,
+  since: Date,
+): Promise<{ debtor: number; user: number }> {
+  const [row] = await session.query<{ debtor: number; user: number }>(
+    `select
+       (select count(*)::int from identity_attempts a
+         where a.debtor_id = any($1::bigint[]) and a.outcome = 'fallido' and a.created_at > $4
+           and a.created_at > coalesce((select max(v.created_at) from identity_attempts v
+                                         where v.debtor_id = any($1::bigint[]) and v.outcome = 'verificado'), '-infinity')) as debtor,
+       (select count(*)::int from identity_attempts a
+         where a.channel = $2 and a.user_id = $3 and a.outcome = 'fallido' and a.created_at > $4
+           and a.created_at > coalesce((select max(v.created_at) from identity_attempts v
+                                         where v.channel = $2 and v.user_id = $3 and v.outcome = 'verificado'), '-infinity')) as user`,
+    [debtorIds, channel, userId, since],
+    'acuerdo_identity_failures',
+  );
+  return { debtor: row?.debtor ?? 0, user: row?.user ?? 0 };
+}
+
+/** The last phone a channel proved for one of its users (a Telegram contact they shared). */
+export async function channelContactPhone(session: TurnSession, channel: string, userId: string): Promise<string | undefined> {
+  const [row] = await session.query<{ phone: string }>(
+    'select phone from channel_contacts where channel = $1 and user_id = $2 order by created_at desc, id desc limit 1',
+    [channel, userId],
+    'acuerdo_channel_contact',
+  );
+  return row?.phone;
 }
 
 export async function portfolioPolicyRow(session: TurnSession, portfolioId: number): Promise<{ name: string; policy: unknown } | undefined> {
@@ -454,25 +508,6 @@ export interface Transcript {
 export async function loadTranscript(db: Db, conversationId: string): Promise<Transcript | undefined> {
   const conversation = (await db('conversations').where({ id: conversationId }).first()) as ConversationRow | undefined;
   if (!conversation) return undefined;
-  const messages = (await db('messages')
-    .where({ conversation_id: conversationId })
-    .orderBy('id')
-    .select(
-      'id',
-      'direction',
-      'author',
-      'channel',
-      'text',
-      'button_id',
-      'buttons',
-      'media_kind',
-      'intent',
-      'confidence',
-      'nlu_source',
-      'entities',
-      'previous_state',
-      'next_state',
-      'created_at',
-    )) as Transcript['messages'];
+  const messages = (await readMessages(db, { conversationId })).map(({ conversation_id: _c, external_id: _e, ...m }) => m);
   return { conversation, messages };
 }

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { AcuerdoError, TurnError } from '../core/index.js';
+import { AcuerdoError, TurnError, type Clock } from '../core/index.js';
 import { DEFAULT_FLOW_NAME } from '../flows/index.js';
 import type { Policy, PolicySet } from '../flows/policies.js';
 import { createPolicySet } from '../flows/policies.js';
@@ -21,8 +21,10 @@ import { agreementsTotal, handoffsTotal, messagesTotal, nluResults, turnDuration
 import type { NluResult, Understander } from '../nlu/types.js';
 import { runAction, type ActionPorts } from './actions.js';
 import {
+  channelContactPhone,
   findDebtorById,
   findDebtorsByCedula,
+  recentIdentityFailures,
   loadTranscript,
   lockChannelUser,
   newConversation,
@@ -34,7 +36,13 @@ import {
   type TurnSession,
   type TurnWrite,
 } from './conversations.js';
-import { bogotaDate } from './dates.js';
+import { buildSchedule } from '../agreements/schedule.js';
+import { findActiveAgreement } from './agreement-memory.js';
+import { bogotaDate } from '../core/index.js';
+import { readSignals, signalVariables } from './signals.js';
+import { detectThirdParty } from '../nlu/third-party.js';
+import { LOCKOUT_WINDOW_MS, normalizeMobile } from './identity.js';
+import { checkContactWindow } from '../compliance/contact-window.js';
 import type { Effect } from './effects.js';
 import type { Outbox } from './outbox.js';
 import { DEFAULT_MAX_STEPS, renderMessages, runTurn } from './runner.js';
@@ -47,8 +55,12 @@ export interface EngineOptions {
   flows: ReadonlyMap<string, Flow> | Flow;
   policies?: PolicySet;
   log: Logger;
-  /** "Now", for timestamps, due dates and the NLU's relative dates. Tests inject one. */
-  clock?: () => Date;
+  /**
+   * The service's one clock: "now" for every timestamp the turn writes, due dates and
+   * the NLU's relative dates ("el viernes"). The message's own `at` (when the platform
+   * says the debtor wrote) is kept beside it as the inbound message's sent_at.
+   */
+  clock: Clock;
   outbox?: Outbox;
   defaultFlow?: string;
   maxStepsPerTurn?: number;
@@ -123,13 +135,18 @@ function sanitize(message: InboundMessage): InboundMessage {
   };
 }
 
+/** A contact card the sender shared of themselves, proved by the platform (Telegram's request_contact). */
+function ownContact(message: InboundMessage): boolean {
+  return message.channel === 'telegram' && message.contact?.userId !== undefined && message.contact.userId === message.from;
+}
+
 const POLICY_CACHE_MS = 30_000;
 /** Live conversations kept in memory per process for the one-round-trip fast path. */
 const CACHE_SIZE = 5_000;
 
 export function createEngine(options: EngineOptions): Engine {
   const { knex, understander, log } = options;
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock;
   const flows: ReadonlyMap<string, Flow> = 'states' in options.flows ? new Map([[(options.flows as Flow).name, options.flows as Flow]]) : (options.flows as ReadonlyMap<string, Flow>);
   const defaultFlowName = options.defaultFlow ?? (flows.has(DEFAULT_FLOW_NAME) ? DEFAULT_FLOW_NAME : ([...flows.keys()][0] ?? DEFAULT_FLOW_NAME));
   const maybeDefault = flows.get(defaultFlowName);
@@ -143,20 +160,46 @@ export function createEngine(options: EngineOptions): Engine {
   const cache = new Map<string, ConversationRow>();
   const queues = new Map<string, Promise<void>>();
 
-  function portsFor(session: TurnSession): ActionPorts {
+  /**
+   * The phone a channel's platform proves for the sender (Ley 2300 art. 4: it may stand
+   * for the second identity fact). WhatsApp: the number the message came from. Telegram:
+   * a contact card whose owner is the sender (this message, or remembered from an
+   * earlier one). The web widget, the REST API and Bot Framework prove nothing.
+   */
+  function provedPhone(session: TurnSession, message: InboundMessage): () => Promise<string | undefined> {
+    let memo: Promise<string | undefined> | undefined;
+    return () =>
+      (memo ??= (async () => {
+        if (message.channel === 'whatsapp-cloud' || message.channel === 'whatsapp-web') {
+          return normalizeMobile(message.verifiedPhone ?? (/^\d{10,15}$/.test(message.from) ? message.from : undefined));
+        }
+        if (message.channel !== 'telegram') return undefined;
+        if (ownContact(message)) return normalizeMobile(message.contact?.phone);
+        return normalizeMobile(await channelContactPhone(session, message.channel, message.from));
+      })());
+  }
+
+  function portsFor(session: TurnSession, message: InboundMessage, now: Date): ActionPorts {
     return {
+      identity: {
+        channel: message.channel,
+        channelPhone: provedPhone(session, message),
+        sharedContact: message.contact ? (ownContact(message) ? 'own' : 'other') : undefined,
+        recentFailures: (debtorIds) => recentIdentityFailures(session, debtorIds, message.channel, message.from, new Date(now.getTime() - LOCKOUT_WINDOW_MS)),
+      },
       findDebtors: (cedula) => findDebtorsByCedula(session, cedula),
+      activeAgreement: (debtorId) => findActiveAgreement(session, debtorId),
       debtorById: (id) => findDebtorById(session, id),
       async policyFor(portfolioId) {
         if (portfolioId === null) return policies.defaultPolicy;
         const cached = policyCache.get(portfolioId);
-        if (cached && cached.until > Date.now()) return cached.policy;
+        if (cached && cached.until > clock.now().getTime()) return cached.policy;
         const row = await portfolioPolicyRow(session, portfolioId);
         const policy = policies.forPortfolio(row?.name, row?.policy);
-        policyCache.set(portfolioId, { policy, until: Date.now() + POLICY_CACHE_MS });
+        policyCache.set(portfolioId, { policy, until: clock.now().getTime() + POLICY_CACHE_MS });
         return policy;
       },
-      today: () => bogotaDate(clock()),
+      today: () => bogotaDate(clock.now()),
       newReference,
     };
   }
@@ -172,6 +215,10 @@ export function createEngine(options: EngineOptions): Engine {
           conv.tier = e.tier;
           break;
         case 'record_agreement':
+          // The one vigente agreement per debt: the replaced one steps aside first (the unique index), then points at the new one.
+          if (e.replaces !== undefined) {
+            rows.push({ table: 'agreements', where: { id: e.replaces, status: 'vigente' }, values: { status: 'reemplazado', status_changed_at: now } });
+          }
           rows.push({
             table: 'agreements',
             values: {
@@ -187,6 +234,38 @@ export function createEngine(options: EngineOptions): Engine {
               reference: e.reference,
               status: 'vigente',
               status_changed_at: now,
+              created_at: now,
+            },
+          });
+          if (e.replaces !== undefined) {
+            rows.push({ table: 'agreements', where: { id: e.replaces }, values: {}, parent: { column: 'replaced_by', reference: e.reference } });
+          }
+          // The schedule, in the same transaction: amounts sum to the total, due dates on business days.
+          for (const i of buildSchedule({ total: e.total, installments: e.installments, installmentAmount: e.installmentAmount, firstDueDate: e.firstDueDate })) {
+            rows.push({
+              table: 'agreement_installments',
+              parent: { column: 'agreement_id', reference: e.reference },
+              values: { number: i.number, due_date: i.dueDate, amount: i.amount, paid_amount: 0, status: 'pendiente', created_at: now, updated_at: now },
+            });
+          }
+          break;
+        case 'cancel_agreement':
+          rows.push({ table: 'agreements', where: { id: e.agreementId, status: 'vigente' }, values: { status: 'cancelado', status_changed_at: now } });
+          rows.push({
+            table: 'conversation_events',
+            values: { conversation_id: conv.id, debtor_id: conv.debtor_id, kind: 'acuerdo_cancelado', details: { reference: e.reference }, created_at: now },
+          });
+          break;
+        case 'record_dispute':
+          rows.push({
+            table: 'disputes',
+            values: {
+              debtor_id: e.debtorId,
+              conversation_id: conv.id,
+              channel: conv.channel,
+              message: e.message ?? null,
+              status: 'abierta',
+              due_date: e.dueDate,
               created_at: now,
             },
           });
@@ -221,13 +300,25 @@ export function createEngine(options: EngineOptions): Engine {
           conv.handoff_reason = e.reason;
           rows.push({
             table: 'conversation_events',
-            values: { conversation_id: conv.id, debtor_id: conv.debtor_id, kind: 'handoff', details: { reason: e.reason }, created_at: now },
+            values: { conversation_id: conv.id, debtor_id: conv.debtor_id, kind: 'handoff', details: { reason: e.reason, ...e.details }, created_at: now },
           });
           break;
         case 'close':
           conv.status = 'closed';
           conv.closed_at = now;
           conv.close_reason = e.reason;
+          break;
+        case 'identity_attempt':
+          rows.push({
+            table: 'identity_attempts',
+            values: { conversation_id: conv.id, channel: conv.channel, user_id: message.from, debtor_id: e.debtorId, method: e.method, outcome: e.outcome, created_at: now },
+          });
+          break;
+        case 'third_party':
+          rows.push({
+            table: 'third_party_contacts',
+            values: { conversation_id: conv.id, channel: conv.channel, user_id: message.from, debtor_id: e.debtorId, relation: e.relation, created_at: now },
+          });
           break;
       }
     }
@@ -236,7 +327,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   function countEffects(effects: Effect[], conv: ConversationRow): void {
     for (const e of effects) {
-      if (e.kind === 'record_agreement') agreementsTotal.inc({ portfolio: String(conv.context.cartera ?? e.portfolioId), kind: e.planKind });
+      if (e.kind === 'record_agreement') agreementsTotal.inc({ portfolio: String(conv.context._cartera ?? e.portfolioId), kind: e.planKind });
       if (e.kind === 'handoff') handoffsTotal.inc({ reason: e.reason });
     }
   }
@@ -250,7 +341,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   /** Steps the flow for a loaded (or new) conversation and prepares what to save. Writes nothing. */
   async function compute(session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined) {
-    const now = clock();
+    const now = clock.now();
     const isNew = !loaded;
     // A copy: a failed save must leave the cached row as it was.
     let conv: ConversationRow = loaded ? { ...loaded } : newConversation(message.channel, message.from, defaultFlowName, defaultFlow.start, now);
@@ -280,14 +371,28 @@ export function createEngine(options: EngineOptions): Engine {
         // Issue 8: past the tier's message limit, a person takes the conversation.
         escalate: overLimit ? 'limit' : undefined,
       },
-      { text: message.text, buttonId: message.buttonId, media: message.media, nlu },
-      { runAction: (name, req) => runAction(name, req, portsFor(session)), log, maxSteps },
+      {
+        text: message.text,
+        buttonId: message.buttonId,
+        media: message.media,
+        nlu,
+        // What the words say beyond the intent: the compliance module's opt-out detector among them.
+        signals: { ...signalVariables(readSignals(message.text, nlu)), ...(checkContactWindow(now).allowed ? {} : { fuera_de_horario: true }) },
+        now,
+        // Ley 2300 art. 4: someone writing for the debtor never gets the debt.
+        thirdParty: detectThirdParty(message.text)?.relation,
+        contact: message.contact !== undefined,
+      },
+      { runAction: (name, req) => runAction(name, req, portsFor(session, message, now)), log, maxSteps },
     );
 
     conv.state = step.state;
     conv.context = step.context;
     conv.fallback_count = step.fallbackCount;
     const rows = applyEffects(conv, step.effects, now, message);
+    // A Telegram user's own contact card: the platform proved their number; later conversations count it.
+    const proved = ownContact(message) ? normalizeMobile(message.contact?.phone) : undefined;
+    if (proved) rows.push({ table: 'channel_contacts', values: { channel: message.channel, user_id: message.from, phone: `57${proved}`, created_at: now } });
     if (step.status === 'handoff' && conv.status !== 'handoff') {
       conv.status = 'handoff';
       conv.handoff_at = now;
@@ -402,7 +507,7 @@ export function createEngine(options: EngineOptions): Engine {
         try {
           // One user's messages in arrival order; the NLU runs before the turn takes a connection.
           outcome = await serialized(`${message.channel}:${message.from}`, async () => {
-            const nlu = text ? await understander.understand(text, { now: clock() }) : undefined;
+            const nlu = text ? await understander.understand(text, { now: clock.now() }) : undefined;
             if (nlu) nluResults.inc({ source: nlu.source });
             return turn(message, nlu);
           });
@@ -435,7 +540,7 @@ export function createEngine(options: EngineOptions): Engine {
       cache.delete(`${channel}:${userId}`);
       return knex.transaction(async (trx) => {
         await lockChannelUser(trx, channel, userId);
-        const now = clock();
+        const now = clock.now();
         const rows = (await trx('conversations')
           .where({ channel, user_id: userId })
           .whereIn('status', ['open', 'handoff'])

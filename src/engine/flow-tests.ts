@@ -19,11 +19,12 @@
  *           state: informar_deuda
  *       agreement: { kind: contado, total: 98765 }
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { FlowDefinitionError } from '../core/index.js';
+import { FlowDefinitionError, ManualClock } from '../core/index.js';
 import { InvalidFlowError } from '../flows/loader.js';
 import type { PolicySet } from '../flows/policies.js';
 import { YamlSource } from '../flows/source.js';
@@ -47,6 +48,10 @@ const debtorShape = z.strictObject({
   hasta_6_cuotas: money.nullable().optional(),
   hasta_12_cuotas: money.nullable().optional(),
   tier: z.enum(['default', 'premium', 'vip']).default('default'),
+  /** The identity facts (Ley 2300 art. 4): the mobile on file, the cédula's issue date (YYYY-MM-DD), the obligation number. */
+  telefono: z.union([z.string(), z.number()]).transform(String).optional(),
+  fecha_expedicion: z.string().optional(),
+  numero_obligacion: z.union([z.string(), z.number()]).transform(String).optional(),
 });
 
 const agreementShape = z.strictObject({
@@ -74,13 +79,35 @@ const stepShape = z
     intent: z.string().optional(),
     status: z.enum(['open', 'handoff', 'closed']).optional(),
     no_reply: z.boolean().optional(),
+    /** A contact card shared with the message (Telegram): the sender's own (`own: true`) or someone else's. */
+    contact: z.strictObject({ phone: z.union([z.string(), z.number()]).transform(String), own: z.boolean().default(true) }).optional(),
+    /** The "share my number" button offered with the replies (its label). */
+    request_contact: z.boolean().optional(),
+    /** Minutes that pass before this message (default: half a minute). */
+    wait: z.number().nonnegative().optional(),
   })
-  .refine((s) => [s.user, s.button, s.media].filter((x) => x !== undefined).length === 1, {
-    error: 'a step needs exactly one of user:, button: or media:',
+  .refine((s) => [s.user, s.button, s.media].filter((x) => x !== undefined).length + (s.contact && s.user === undefined ? 1 : 0) === 1, {
+    error: 'a step needs exactly one of user:, button:, media: or contact:',
   });
+
+/** An agreement the debtor already has when the case starts (the negotiation's memory). */
+const existingAgreementShape = z.strictObject({
+  cedula: z.union([z.string(), z.number()]).transform(String),
+  reference: z.string().default('AC-PRUEBA1'),
+  kind: z.enum(['contado', 'cuotas']).default('cuotas'),
+  total: money,
+  installments: z.number().int().positive().default(1),
+  installment_amount: money.optional(),
+  first_due_date: z.string(),
+  /** What the agreement's status must be when the case ends. */
+  status_after: z.enum(['vigente', 'cumplido', 'incumplido', 'cancelado', 'reemplazado']).optional(),
+});
 
 const caseShape = z.strictObject({
   name: z.string(),
+  /** "Today" for this case (default: the file's). */
+  now: z.string().optional(),
+  existing_agreement: existingAgreementShape.optional(),
   channel: z.enum(CHANNELS).default('api'),
   steps: z.array(stepShape).min(1),
   agreement: agreementShape.nullable().optional(),
@@ -88,6 +115,14 @@ const caseShape = z.strictObject({
   handoff_reason: z.string().optional(),
   opt_out: z.enum(['no_contactar', 'borrar_datos']).optional(),
   dispute: z.boolean().optional(),
+  /** The phone the channel proves for the sender (WhatsApp's number), sent with every message. */
+  phone: z.union([z.string(), z.number()]).transform(String).optional(),
+  /** The conversation's identity verification at the end: pendiente | verificado | bloqueado | tercero | null. */
+  verification: z.enum(['pendiente', 'verificado', 'bloqueado', 'tercero']).nullable().optional(),
+  /** Identity attempts recorded for the case's channel user, by outcome. */
+  attempts: z.strictObject({ verificado: z.number().int().optional(), fallido: z.number().int().optional(), bloqueado: z.number().int().optional() }).optional(),
+  /** Whether a third-party contact was recorded. */
+  third_party: z.boolean().optional(),
 });
 
 const fileShape = z.strictObject({
@@ -159,6 +194,9 @@ export async function loadFlowTestFixtures(knex: Knex, file: FlowTestFile): Prom
           hasta_6_cuotas: d.hasta_6_cuotas ?? null,
           hasta_12_cuotas: d.hasta_12_cuotas ?? null,
           tier: d.tier,
+          phone: d.telefono ?? null,
+          fecha_expedicion: d.fecha_expedicion ?? null,
+          numero_obligacion: d.numero_obligacion ?? null,
         })
         .onConflict(['portfolio_id', 'cedula'])
         .merge();
@@ -174,7 +212,14 @@ function looseText(text: string): string {
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
 
 function describeTurn(step: FlowTestStep, r: EngineTurnResult): string[] {
-  const input = step.user !== undefined ? `user: ${step.user}` : step.button !== undefined ? `button: ${step.button}` : `media: ${step.media}`;
+  const input =
+    step.user !== undefined
+      ? `user: ${step.user}`
+      : step.button !== undefined
+        ? `button: ${step.button}`
+        : step.media !== undefined
+          ? `media: ${step.media}`
+          : `contact: ${step.contact?.own ? 'own' : 'other'}`;
   const nlu = r.nlu ? ` [${r.nlu.intent} ${r.nlu.confidence.toFixed(2)} ${r.nlu.source}${Object.keys(r.nlu.entities).length ? ' ' + JSON.stringify(r.nlu.entities) : ''}]` : '';
   const lines = [`  > ${input}${nlu}   (${r.previousState ?? '?'} → ${r.state})`];
   for (const reply of r.replies) {
@@ -199,6 +244,9 @@ function checkStep(step: FlowTestStep, r: EngineTurnResult, n: number): string[]
     const ids = r.replies.flatMap((x) => x.buttons ?? []).map((b) => b.id);
     if (!isDeepStrictEqual(ids, step.buttons)) failures.push(`${at}: expected buttons [${step.buttons.join(', ')}], got [${ids.join(', ')}]`);
   }
+  if (step.request_contact !== undefined && r.replies.some((x) => x.requestContact) !== step.request_contact) {
+    failures.push(`${at}: expected ${step.request_contact ? 'a' : 'no'} "share my number" button`);
+  }
   if (step.intent !== undefined && r.nlu?.intent !== step.intent) failures.push(`${at}: expected intent ${step.intent}, got ${r.nlu?.intent ?? 'none'}`);
   for (const [k, v] of Object.entries(step.context ?? {})) {
     // null means "not set".
@@ -211,14 +259,16 @@ function checkStep(step: FlowTestStep, r: EngineTurnResult, n: number): string[]
 /** Runs one case of a loaded file as a new channel user. */
 export async function runFlowTestCase(deps: FlowTestDeps, file: FlowTestFile, index: number, userId: string): Promise<CaseResult> {
   const c = file.cases[index] as FlowTestCase;
-  let time = new Date(file.now).getTime();
-  if (Number.isNaN(time)) throw new FlowDefinitionError(file.file, 1, 1, `now: '${file.now}' is not a date-time`);
-  const engine = createEngine({ ...deps, clock: () => new Date(time), defaultFlow: file.flow });
+  const start = new Date(c.now ?? file.now);
+  if (Number.isNaN(start.getTime())) throw new FlowDefinitionError(file.file, 1, 1, `now: '${file.now}' is not a date-time`);
+  const clock = new ManualClock(start);
+  const engine = createEngine({ ...deps, clock, defaultFlow: file.flow });
   const failures: string[] = [];
   const transcript: string[] = [];
   let conversationId: string | undefined;
+  const existing = await prepareCase(deps.knex, file, c, clock.now());
   for (const [i, step] of c.steps.entries()) {
-    time += 30_000;
+    clock.advance(step.wait !== undefined ? step.wait * 60_000 : 30_000);
     const r = await engine.handle({
       channel: c.channel as ChannelName,
       from: userId,
@@ -226,7 +276,9 @@ export async function runFlowTestCase(deps: FlowTestDeps, file: FlowTestFile, in
       text: step.user ?? '',
       buttonId: step.button,
       media: step.media !== undefined ? { kind: step.media } : undefined,
-      at: new Date(time),
+      verifiedPhone: c.phone,
+      contact: step.contact ? { phone: step.contact.phone, userId: step.contact.own ? userId : `${userId}-otro` } : undefined,
+      at: clock.now(),
     });
     transcript.push(...describeTurn(step, r));
     failures.push(...checkStep(step, r, i + 1));
@@ -256,19 +308,77 @@ export async function runFlowTestCase(deps: FlowTestDeps, file: FlowTestFile, in
       const row = await deps.knex('opt_outs').where({ conversation_id: conversationId, kind: c.opt_out }).first('id');
       if (!row) failures.push(`expected an opt_outs row of kind ${c.opt_out}`);
     }
+    if (c.verification !== undefined) {
+      const row = (await deps.knex('conversations').where({ id: conversationId }).first('context')) as { context: Record<string, unknown> } | undefined;
+      const estado = (row?.context._identidad as { estado?: string } | undefined)?.estado ?? null;
+      if (estado !== c.verification) failures.push(`expected verification ${c.verification}, got ${estado}`);
+    }
+    if (c.attempts !== undefined) {
+      const rows = (await deps.knex('identity_attempts').where({ channel: c.channel, user_id: userId }).select('outcome')) as { outcome: string }[];
+      for (const [outcome, n] of Object.entries(c.attempts)) {
+        const got = rows.filter((x) => x.outcome === outcome).length;
+        if (got !== n) failures.push(`expected ${n} identity attempt(s) ${outcome}, got ${got}`);
+      }
+    }
+    if (c.third_party !== undefined) {
+      const row = await deps.knex('third_party_contacts').where({ channel: c.channel, user_id: userId }).first('id');
+      if (Boolean(row) !== c.third_party) failures.push(c.third_party ? 'expected a third-party contact to be recorded' : 'expected no third-party contact');
+    }
     if (c.dispute !== undefined) {
       const row = await deps.knex('conversation_events').where({ conversation_id: conversationId, kind: 'disputa' }).first('id');
-      if (Boolean(row) !== c.dispute) failures.push(c.dispute ? 'expected a dispute to be recorded' : 'expected no dispute');
+      const open = await deps.knex('disputes').where({ conversation_id: conversationId, status: 'abierta' }).first('id');
+      if (Boolean(row) !== c.dispute || Boolean(open) !== c.dispute) failures.push(c.dispute ? 'expected a dispute to be recorded (event and open dispute)' : 'expected no dispute');
+    }
+    if (existing !== undefined && c.existing_agreement?.status_after) {
+      const row = (await deps.knex('agreements').where({ id: existing }).first('status', 'replaced_by')) as { status: string; replaced_by: number | null };
+      if (row.status !== c.existing_agreement.status_after) failures.push(`existing agreement: expected ${c.existing_agreement.status_after}, got ${row.status}`);
+      if (row.status === 'reemplazado' && row.replaced_by === null) failures.push('existing agreement: reemplazado without replaced_by');
     }
   }
   return { file: file.file, line: file.positions[index]?.line ?? 1, name: c.name, passed: failures.length === 0, failures, transcript };
+}
+
+/**
+ * Each case starts from the file's debtors as loaded: no vigente agreement and no open
+ * dispute left by an earlier case; then the case's `existing_agreement`, if any.
+ * Returns the existing agreement's id.
+ */
+async function prepareCase(knex: Knex, file: FlowTestFile, c: FlowTestCase, now: Date): Promise<number | undefined> {
+  const cedulas = file.portfolios.flatMap((p) => p.debtors.map((d) => d.cedula));
+  if (!cedulas.length) return undefined;
+  const debtors = knex('debtors').whereIn('cedula', cedulas).select('id');
+  await knex('agreements').whereIn('debtor_id', debtors).where({ status: 'vigente' }).update({ status: 'cancelado', status_changed_at: now });
+  await knex('disputes').whereIn('debtor_id', debtors).where({ status: 'abierta' }).update({ status: 'resuelta', resolved_at: now });
+  const a = c.existing_agreement;
+  if (!a) return undefined;
+  const debtor = (await knex('debtors').where({ cedula: a.cedula }).orderBy('id').first('id', 'portfolio_id')) as { id: number; portfolio_id: number } | undefined;
+  if (!debtor) throw new FlowDefinitionError(file.file, 1, 1, `existing_agreement: no debtor with cédula ${a.cedula}`);
+  const reference = `${a.reference}-${randomBytes(3).toString('hex').toUpperCase()}`;
+  const installmentAmount = a.installment_amount ?? Math.ceil(a.total / a.installments);
+  const [row] = (await knex('agreements')
+    .insert({
+      debtor_id: debtor.id,
+      portfolio_id: debtor.portfolio_id,
+      kind: a.kind,
+      total: a.total,
+      installments: a.installments,
+      installment_amount: installmentAmount,
+      first_due_date: a.first_due_date,
+      channel: c.channel,
+      reference,
+      status: 'vigente',
+      status_changed_at: now,
+      created_at: now,
+    })
+    .returning('id')) as { id: number }[];
+  return row?.id;
 }
 
 /** Runs every case of the files on the given database (load fixtures, then each case as a new user). */
 export async function runFlowTestFiles(files: string[], deps: FlowTestDeps): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   let run = 0;
-  const stamp = Date.now().toString(36);
+  const stamp = randomBytes(4).toString('hex');
   for (const f of files) {
     const file = loadFlowTests(f);
     await loadFlowTestFixtures(deps.knex, file);

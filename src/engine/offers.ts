@@ -46,9 +46,18 @@ export interface Offers {
   totalFor(n: number): number;
 }
 
-export function makePlan(kind: PlanKind, total: number, installments: number, id?: string): Plan {
+/**
+ * The last installment of a plan: what is left after the others, so the installments add
+ * up to the total to the peso (src/agreements/schedule.ts writes the same amounts).
+ */
+export function lastInstallment(total: number, installments: number, installmentAmount: number): number {
+  if (installments <= 1) return total;
+  return total - installmentAmount * (installments - 1);
+}
+
+export function makePlan(kind: PlanKind, total: number, installments: number, id?: string, amount?: number): Plan {
   const n = kind === 'contado' ? 1 : installments;
-  const installmentAmount = Math.ceil(total / n);
+  const installmentAmount = amount ?? Math.ceil(total / n);
   if (kind === 'contado') {
     return {
       id: id ?? 'contado',
@@ -67,8 +76,16 @@ export function makePlan(kind: PlanKind, total: number, installments: number, id
     installments: n,
     installmentAmount,
     text: `${n} cuotas de ${formatMoney(installmentAmount)}`,
-    description: `${n} cuotas mensuales de ${formatMoney(installmentAmount)} (total ${formatMoney(total)})`,
+    description: describeInstallments(total, n, installmentAmount),
   };
+}
+
+/** "3 cuotas mensuales: 2 de $37.037 y la última de $37.036 (total $111.110)": what is recorded, to the peso. */
+function describeInstallments(total: number, n: number, each: number): string {
+  const last = lastInstallment(total, n, each);
+  if (last === each) return `${n} cuotas mensuales de ${formatMoney(each)} (total ${formatMoney(total)})`;
+  const first = n - 1 === 1 ? `1 de ${formatMoney(each)}` : `${n - 1} de ${formatMoney(each)}`;
+  return `${n} cuotas mensuales: ${first} y la última de ${formatMoney(last)} (total ${formatMoney(total)})`;
 }
 
 const positive = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -109,9 +126,12 @@ export interface Proposal {
   text?: string;
 }
 
+export type CounterReason = 'max_installments' | 'min_installment' | 'min_cash' | 'installment_amount';
+
 export type Verdict =
   | { outcome: 'accepted'; plan: Plan }
-  | { outcome: 'countered'; plan: Plan; reason: 'max_installments' | 'min_installment' | 'min_cash' }
+  /** `needed`: how many installments the debtor's monthly figure would take. */
+  | { outcome: 'countered'; plan: Plan; reason: CounterReason; needed?: number }
   | { outcome: 'missing' };
 
 const CASH_WORDS = /\b(contado|de una|un solo pago|una sola|todo junto|completo|total)\b/i;
@@ -150,12 +170,26 @@ function byInstallments(n: number, offers: Offers, policy: Policy): Verdict {
   return { outcome: 'countered', plan: offers.cash, reason: 'min_installment' };
 }
 
+/**
+ * A monthly figure: accepted exactly — installments of that amount, the last one what is
+ * left — in the fewest installments that reach the plan's total. Below the minimum
+ * installment, or needing more installments than the policy allows, the closest allowed
+ * plan (the longest) is the counter-offer.
+ */
 function byInstallmentAmount(amount: number, offers: Offers, policy: Policy): Verdict {
-  for (let n = 2; n <= policy.maxInstallments; n++) {
-    const plan = planFor(offers, n);
-    if (plan.installmentAmount <= amount && plan.installmentAmount >= policy.minInstallment) return { outcome: 'accepted', plan };
+  if (amount < policy.minInstallment) {
+    return { outcome: 'countered', plan: longestAllowed(offers, policy) ?? offers.cash, reason: 'min_installment' };
   }
-  return { outcome: 'countered', plan: longestAllowed(offers, policy) ?? offers.cash, reason: 'min_installment' };
+  for (let n = 2; n <= policy.maxInstallments; n++) {
+    const total = offers.totalFor(n);
+    if (amount * n < total) continue;
+    const last = lastInstallment(total, n, amount);
+    if (last <= 0) continue;
+    const exact = Math.ceil(total / n) === amount;
+    return { outcome: 'accepted', plan: exact ? planFor(offers, n) : makePlan('cuotas', total, n, `cuotas_${n}_propuesta`, amount) };
+  }
+  const needed = Math.ceil(offers.totalFor(policy.maxInstallments) / amount);
+  return { outcome: 'countered', plan: longestAllowed(offers, policy) ?? offers.cash, reason: 'max_installments', needed };
 }
 
 /**
@@ -173,7 +207,9 @@ export function evaluateCounteroffer(proposal: Proposal, offers: Offers, policy:
   if (installments !== undefined && installments > 0) {
     const verdict = byInstallments(installments, offers, policy);
     if (amount === undefined || verdict.outcome !== 'accepted' || verdict.plan.installmentAmount <= amount) return verdict;
-    return byInstallmentAmount(amount, offers, policy);
+    // "6 cuotas de 100 mil" that do not reach the total: say so, and offer that figure in as many installments as it takes.
+    const byAmount = byInstallmentAmount(amount, offers, policy);
+    return { outcome: 'countered', plan: byAmount.outcome === 'missing' ? verdict.plan : byAmount.plan, reason: 'installment_amount' };
   }
   if (amount === undefined || amount <= 0) return { outcome: 'missing' };
   const saysCash = CASH_WORDS.test(text);

@@ -42,7 +42,18 @@ export interface TurnInput {
   buttonId?: string;
   media?: { kind: string };
   nlu?: NluResult;
+  /** What the words say beyond the intent (src/engine/signals.ts), as turn variables. */
+  signals?: Record<string, unknown>;
+  /** The turn's time, from the service's clock (the handoff acknowledgement's pacing). */
+  now?: Date;
+  /** The writer said they are someone else (Ley 2300 art. 4): the relation, as `tercero`. */
+  thirdParty?: string;
+  /** The message is a shared contact card (as `contacto`): not empty even without text. */
+  contact?: boolean;
 }
+
+/** While a person has the conversation, the debtor hears from the bot at most this often. */
+export const HANDOFF_ACK_INTERVAL_MS = 5 * 60 * 1000;
 
 export type ConversationStatus = 'open' | 'handoff' | 'closed';
 
@@ -77,6 +88,9 @@ function turnVariables(input: TurnInput, button: Button | undefined): Record<str
   }
   if (input.text !== undefined) vars.text = input.text;
   if (button) vars.button = button.id;
+  Object.assign(vars, input.signals);
+  if (input.thirdParty) vars.tercero = input.thirdParty;
+  if (input.contact) vars.contacto = true;
   return vars;
 }
 
@@ -219,6 +233,12 @@ class Turn {
 
   finish(): void {
     if (this.status !== 'open') return;
+    // A "share my number" button where the channel has one (Telegram), while the state waits.
+    if (this.state.requestContact && this.state.on.length) {
+      const last = this.replies.at(-1);
+      const label = renderTemplate(this.state.requestContact, this.scope()).trim();
+      if (last && label) last.requestContact = label;
+    }
     const buttons = this.buttonsOf(this.state);
     if (!buttons.length) return;
     const last = this.replies.at(-1);
@@ -267,7 +287,7 @@ export function renderMessages(messages: readonly MessageDef[], scope: Scope): R
 export async function runTurn(flow: Flow, conv: RunnerConversation, input: TurnInput, deps: RunnerDeps): Promise<StepResult> {
   const turn = new Turn(flow, conv, input, deps);
   const isMedia = input.media !== undefined && !input.text?.trim();
-  const isEmpty = !isMedia && !input.text?.trim() && !input.buttonId;
+  const isEmpty = !isMedia && !input.text?.trim() && !input.buttonId && !input.contact;
 
   if (conv.inHandoff) {
     turn.setTurn(undefined);
@@ -275,6 +295,14 @@ export async function runTurn(flow: Flow, conv: RunnerConversation, input: TurnI
     const rule = turn.pick(undefined, { handoffOnly: true });
     if (!rule) {
       turn.status = 'handoff';
+      // Never silence: a short acknowledgement, at most once every few minutes.
+      const now = input.now?.getTime();
+      const last = Date.parse(String(turn.context._aviso_asesor ?? ''));
+      if (now !== undefined && flow.handoffReply.length && !(now - last < HANDOFF_ACK_INTERVAL_MS)) {
+        turn.say(flow.handoffReply);
+        turn.context._aviso_asesor = new Date(now).toISOString();
+        return turn.result('handoff_ack');
+      }
       return turn.result('none');
     }
     await turn.apply(rule);

@@ -11,6 +11,34 @@ export { INTENTS, type Intent };
 export const ENTITY_NAMES = ['cedula', 'amount', 'installments', 'date'] as const;
 export type EntityName = (typeof ENTITY_NAMES)[number];
 
+/**
+ * What the message's words say beyond its intent (src/engine/signals.ts): set only when
+ * true (or, for `pregunta`, naming the question), so `if: si_claro` reads naturally.
+ */
+export const SIGNAL_VARIABLES = [
+  'pide_baja',
+  'pide_borrar_datos',
+  'si_claro',
+  'con_condicion',
+  'es_pregunta',
+  'pregunta',
+  'en_ingles',
+  'solo_emojis',
+  'sarcasmo',
+  'ya_pague',
+  'no_reconoce',
+  'cambiar_acuerdo',
+  'cancelar_acuerdo',
+  'fuera_de_horario',
+] as const;
+
+/**
+ * What the engine reads about who is writing (Ley 2300 art. 4): `tercero` names the
+ * relation when the message says the writer is someone else ("soy la esposa de…");
+ * `contacto` is true when the message is a shared contact card.
+ */
+export const IDENTITY_SIGNAL_VARIABLES = ['tercero', 'contacto'] as const;
+
 /** Values of the current message, available in every condition and message. */
 export const TURN_VARIABLES = [
   'intent',
@@ -18,6 +46,8 @@ export const TURN_VARIABLES = [
   'text',
   'button',
   ...ENTITY_NAMES,
+  ...SIGNAL_VARIABLES,
+  ...IDENTITY_SIGNAL_VARIABLES,
 ] as const;
 
 /** The seed system's spreadsheet columns, set once the cédula matches a debtor. */
@@ -31,11 +61,30 @@ export const DEBTOR_VARIABLES = [
   'hasta_3_cuotas',
   'hasta_6_cuotas',
   'hasta_12_cuotas',
-  'cartera',
 ] as const;
 
+/**
+ * The debtor's values the debtor must not see (internal labels, the negotiation floor):
+ * kept under `_` names, which never leave the engine (publicContext).
+ */
+export const INTERNAL_DEBTOR_VARIABLES = ['_cartera', '_oferta_2'] as const;
+
 /** The plan under discussion, set by select_plan and evaluate_counteroffer. */
-export const PLAN_VARIABLES = ['plan_elegido', 'plan_tipo', 'plan_total', 'plan_cuotas', 'plan_valor_cuota', 'plan_descripcion'] as const;
+export const PLAN_VARIABLES = ['plan_elegido', 'plan_tipo', 'plan_total', 'plan_cuotas', 'plan_valor_cuota', 'plan_ultima_cuota', 'plan_descripcion'] as const;
+
+/** The debtor's active (vigente) agreement, set by compute_offers and record_agreement. */
+export const AGREEMENT_VARIABLES = [
+  'acuerdo_referencia',
+  'acuerdo_total',
+  'acuerdo_cuotas',
+  'acuerdo_valor_cuota',
+  'acuerdo_ultima_cuota',
+  'acuerdo_primer_pago',
+  'acuerdo_proximo_pago',
+  'acuerdo_proximo_valor',
+  'acuerdo_descripcion',
+  'como_pagar_acuerdo',
+] as const;
 
 /** Money values, written as $123.456 in messages without needing a filter. */
 export const MONEY_VARIABLES: ReadonlySet<string> = new Set([
@@ -47,13 +96,18 @@ export const MONEY_VARIABLES: ReadonlySet<string> = new Set([
   'hasta_12_cuotas',
   'amount',
   'oferta_contado',
-  'oferta_minima',
-  'cuota_minima',
+  '_oferta_minima',
+  '_oferta_2',
+  '_cuota_minima',
   'valor_cuota_plan_mas_largo',
   'plan_total',
   'plan_valor_cuota',
   'acuerdo_total',
   'acuerdo_valor_cuota',
+  'acuerdo_ultima_cuota',
+  'acuerdo_proximo_valor',
+  'plan_ultima_cuota',
+  'propuesta_monto',
 ]);
 
 /**
@@ -63,8 +117,9 @@ export const MONEY_VARIABLES: ReadonlySet<string> = new Set([
  */
 export const DEBT_DETAIL_VARIABLES: ReadonlySet<string> = new Set([
   ...DEBTOR_VARIABLES,
+  ...INTERNAL_DEBTOR_VARIABLES,
   'oferta_contado',
-  'oferta_minima',
+  '_oferta_minima',
   'planes',
   'plan_mas_largo',
   'valor_cuota_plan_mas_largo',
@@ -73,6 +128,10 @@ export const DEBT_DETAIL_VARIABLES: ReadonlySet<string> = new Set([
   'acuerdo_total',
   'acuerdo_cuotas',
   'acuerdo_valor_cuota',
+  'acuerdo_ultima_cuota',
+  'acuerdo_proximo_valor',
+  'acuerdo_proximo_pago',
+  'acuerdo_referencia',
 ]);
 
 export interface ActionSpec {
@@ -87,32 +146,61 @@ export interface ActionSpec {
 
 export const ACTIONS = {
   find_debtor: {
-    description: 'Finds the debtor by the cédula given (or the one in the context) and binds them to the conversation.',
-    outcomes: ['found', 'several', 'not_found', 'missing'],
-    sets: ['identificado', 'cedula', 'intentos_documento', 'carteras', ...DEBTOR_VARIABLES],
+    description:
+      "Looks the cédula up. A cédula is not a secret (Ley 2300 art. 4): `found`/`several` only when the person is already verified (this conversation, a verified channel, or a portfolio with verification: ninguna); else `verify` (ask the portfolio's second fact: `metodo_verificacion`), `locked` (3 failures in 24 h), `no_data` (the file holds no fact to ask), `third_party`.",
+    outcomes: ['found', 'several', 'verify', 'locked', 'no_data', 'third_party', 'not_found', 'missing'],
+    sets: [
+      'identificado',
+      'cedula',
+      'intentos_documento',
+      'carteras',
+      'metodo_verificacion',
+      'compartir_contacto',
+      'motivo_asesor',
+      '_identidad',
+      ...DEBTOR_VARIABLES,
+      ...INTERNAL_DEBTOR_VARIABLES,
+    ],
+  },
+  check_identity: {
+    description:
+      "Judges the answer to the identity question (or a Telegram contact shared by its owner) against the bank's file, never keeping the answer: `found`/`several` (verified), `wrong`, `locked` (the 3rd failure in 24 h, per debtor and per channel user), `unanswered` (no answer in the message), `cedula` (another cédula), `third_party`.",
+    outcomes: ['found', 'several', 'wrong', 'locked', 'unanswered', 'cedula', 'third_party', 'missing'],
+    sets: ['identificado', 'cedula', 'carteras', 'metodo_verificacion', 'compartir_contacto', 'motivo_asesor', '_identidad', ...DEBTOR_VARIABLES, ...INTERNAL_DEBTOR_VARIABLES],
+  },
+  record_third_party: {
+    description:
+      'Someone wrote for the debtor (Ley 2300 art. 4): the conversation never discloses the debt from now on; what was shown leaves the context; the contact is recorded without debt data.',
+    outcomes: ['ok'],
+    sets: ['identificado', 'carteras', 'metodo_verificacion', 'compartir_contacto', '_identidad', ...DEBTOR_VARIABLES, ...INTERNAL_DEBTOR_VARIABLES],
   },
   select_portfolio: {
-    description: 'Binds the obligation the debtor picked among several (buttons from `carteras`).',
+    description: "Binds the obligation the debtor picked among a verified cédula's (buttons from `carteras`).",
     outcomes: ['found', 'invalid'],
-    sets: ['identificado', ...DEBTOR_VARIABLES],
+    sets: ['identificado', '_identidad', ...DEBTOR_VARIABLES, ...INTERNAL_DEBTOR_VARIABLES],
   },
   compute_offers: {
-    description: "Computes the payment options from the debtor's columns or else the portfolio's policy.",
-    outcomes: ['ok', 'none'],
+    description:
+      "Computes the payment options from the debtor's columns or else the portfolio's policy, and looks up the debtor's vigente agreement on this debt (outcome vigente).",
+    outcomes: ['ok', 'vigente', 'none'],
     sets: [
       'planes',
-      'planes_extra',
+      '_planes_extra',
       'oferta_contado',
-      'oferta_minima',
+      '_oferta_minima',
       'descuento_pct',
-      'cuotas_maximas',
-      'cuota_minima',
+      '_cuotas_maximas',
+      '_cuota_minima',
       'plan_mas_largo',
       'cuotas_plan_mas_largo',
       'valor_cuota_plan_mas_largo',
       'fecha_primer_pago',
       'fecha_aplazada',
       'como_pagar',
+      'tiene_acuerdo',
+      'puede_cambiar_acuerdo',
+      '_acuerdo_id',
+      ...AGREEMENT_VARIABLES,
     ],
   },
   select_plan: {
@@ -124,22 +212,30 @@ export const ACTIONS = {
     description:
       'Judges an amount or number of installments the debtor proposed: accepted within the policy, else countered with the closest allowed plan.',
     outcomes: ['accepted', 'countered', 'missing'],
-    sets: [...PLAN_VARIABLES, 'propuesta'],
+    sets: [...PLAN_VARIABLES, 'propuesta', 'propuesta_monto', 'propuesta_cuotas', 'motivo_contraoferta', 'cuotas_necesarias'],
   },
   set_due_date: {
-    description: 'Moves the first due date to the date the debtor gave, within the policy.',
+    description:
+      'Moves the first due date to the date the debtor gave (or `fecha_pedida`), within the policy; a date that is not a business day moves to the next one (fecha_movida).',
     outcomes: ['ok', 'too_late', 'in_past', 'missing'],
-    sets: ['fecha_primer_pago', 'fecha_limite'],
+    sets: ['fecha_primer_pago', 'fecha_limite', 'fecha_pedida', 'fecha_movida', 'motivo_fecha'],
   },
   record_agreement: {
-    description: 'Records the payment agreement for the plan under discussion.',
-    outcomes: ['ok', 'missing_plan'],
-    sets: ['acuerdo_referencia', 'acuerdo_total', 'acuerdo_cuotas', 'acuerdo_valor_cuota', 'acuerdo_primer_pago'],
+    description:
+      'Records the payment agreement for the plan under discussion; with `reemplazar_acuerdo` set, it replaces the vigente one (marked reemplazado). Outcome `existing` when the debt already has a vigente agreement.',
+    outcomes: ['ok', 'missing_plan', 'existing'],
+    sets: [...AGREEMENT_VARIABLES, 'como_pagar', 'tiene_acuerdo', 'reemplazar_acuerdo', 'acuerdo_reemplazado', '_acuerdo_id'],
+  },
+  cancel_agreement: {
+    description: "Cancels the debtor's vigente agreement when the portfolio's policy lets the debtor do it (outcome not_allowed otherwise).",
+    outcomes: ['ok', 'not_allowed', 'none'],
+    sets: ['tiene_acuerdo', '_acuerdo_id'],
   },
   record_dispute: {
-    description: 'Records that the debtor disputes the debt, for a person to review.',
+    description:
+      'Records that the debtor disputes the debt, for a person to review; pauses campaigns and reminders for that debt; `fecha_respuesta` = 15 business days.',
     outcomes: ['ok'],
-    sets: [],
+    sets: ['fecha_respuesta'],
   },
   data_request: {
     description: 'Records a personal-data request (Ley 1581) for a person; sets the legal answer date.',

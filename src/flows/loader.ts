@@ -84,6 +84,7 @@ const rawState = z.strictObject({
   say: messages.optional(),
   buttons: z.array(rawButton).optional(),
   buttons_from: z.string().optional(),
+  request_contact: z.string().optional(),
   action: z.string().optional(),
   next: z.union([z.string(), z.array(rawRule)], { error: 'expected a state name or a list of rules' }).optional(),
   on: z.array(rawRule, { error: 'expected a list of rules' }).optional(),
@@ -100,6 +101,7 @@ const rawFlow = z.strictObject({
   fallback: rawFallback.optional(),
   media_reply: messages.optional(),
   empty_reply: messages.optional(),
+  handoff_reply: messages.optional(),
   timeout_warning: messages.optional(),
   campaign_opening: messages.optional(),
   globals: z.array(rawRule, { error: 'expected a list of rules' }).optional(),
@@ -304,6 +306,7 @@ function compile(source: YamlSource, raw: RawFlow, fileName: string): { flow: Fl
       say: c.messages(s.say, [...path, 'say']),
       buttons,
       buttonsFrom: s.buttons_from,
+      requestContact: s.request_contact !== undefined ? c.template(s.request_contact, [...path, 'request_contact']) : undefined,
       action,
       next,
       on: [...buttonRules, ...(s.on ?? []).map((r, i) => c.rule(r, [...path, 'on', i], 'on'))],
@@ -322,6 +325,7 @@ function compile(source: YamlSource, raw: RawFlow, fileName: string): { flow: Fl
     globals,
     mediaReply: raw.media_reply !== undefined ? c.messages(raw.media_reply, ['media_reply']) : [{ template: parseTemplate(DEFAULT_MEDIA_TEXT), pos: source.at([]) }],
     emptyReply: raw.empty_reply !== undefined ? c.messages(raw.empty_reply, ['empty_reply']) : [{ template: parseTemplate(DEFAULT_EMPTY_TEXT), pos: source.at([]) }],
+    handoffReply: raw.handoff_reply !== undefined ? c.messages(raw.handoff_reply, ['handoff_reply']) : [],
     timeoutWarning:
       raw.timeout_warning !== undefined ? c.messages(raw.timeout_warning, ['timeout_warning']) : [{ template: parseTemplate(DEFAULT_WARNING_TEXT), pos: source.at([]) }],
     campaignOpening:
@@ -340,8 +344,15 @@ const FORBIDDEN_TEXT: { pattern: RegExp; reason: string }[] = [
     reason: 'never ask the debtor why they did not pay (Ley 2300 de 2023, art. 7)',
   },
   {
-    pattern: /datacr[eé]dito|cifin|transunion|centrales? de riesgo|reporte negativo|reportar(te|lo|la)?\b/i,
+    // A threat: "si no paga lo reportamos", "será reportado a Datacrédito". Naming the bureaus to explain the law is not one.
+    pattern:
+      /\b(?:si no (?:paga|pagas|cancela|se pone al d[ií]a)\b[^.]{0,60}(?:report|datacr|central)|(?:lo|la|le|te|los) (?:vamos a |van a |podemos |)report(?:amos|aremos|ar[aá]n|ar)\b|ser[aá] reportad|quedar[aá] reportad|reportarlo|reportarla|reportarte|reporte negativo)/i,
     reason: 'do not threaten a credit-bureau report (Ley 1266 de 2008)',
+  },
+  {
+    // Ley 1266: the record updates as the law says (it may stay up to twice the delinquency, at most four years).
+    pattern: /(?:se borra|se elimina|sale del reporte|saldr[aá] del reporte|desaparece|queda limpi|lo sacamos|lo retiramos|se limpia)[^.]{0,40}(?:inmediat|de una vez|enseguida|al instante|el mismo d[ií]a|de una)/i,
+    reason: 'do not promise that paying clears a credit-bureau report at once (Ley 1266 de 2008)',
   },
 ];
 
@@ -481,7 +492,7 @@ function validate(flow: Flow, c: Compiler): void {
 }
 
 function allMessages(flow: Flow): MessageDef[] {
-  const out: MessageDef[] = [...flow.mediaReply, ...flow.emptyReply, ...flow.timeoutWarning, ...flow.campaignOpening];
+  const out: MessageDef[] = [...flow.mediaReply, ...flow.emptyReply, ...flow.handoffReply, ...flow.timeoutWarning, ...flow.campaignOpening];
   flow.globals.forEach((r) => out.push(...r.say));
   for (const s of flow.states.values()) {
     out.push(...s.say, ...s.fallback.say);
@@ -490,12 +501,18 @@ function allMessages(flow: Flow): MessageDef[] {
   return out;
 }
 
-const IDENTIFYING_ACTIONS = new Set(['find_debtor', 'select_portfolio']);
+/**
+ * The actions whose `found` outcome means the debtor proved who they are: the cédula
+ * matched AND the second fact (or a verified channel) did (find_debtor and
+ * select_portfolio return `found` only for a verified conversation; check_identity
+ * after a right answer).
+ */
+const IDENTIFYING_ACTIONS = new Set(['find_debtor', 'select_portfolio', 'check_identity']);
 
 /**
- * Ley 2300 art. 4: no detail of a debt before the cédula matches. The states a debtor
- * can reach without passing a `found` outcome of an identifying action must not show
- * debt values, except in messages guarded by a condition on `identificado`.
+ * Ley 2300 art. 4: no detail of a debt before the debtor is identified. The states a
+ * debtor can reach without passing a `found` outcome of an identifying action must not
+ * show debt values, except in messages guarded by a condition on `identificado`.
  */
 function checkDebtDetailBeforeIdentification(flow: Flow, c: Compiler): void {
   const unidentified = new Set<string>();
@@ -506,13 +523,16 @@ function checkDebtDetailBeforeIdentification(flow: Flow, c: Compiler): void {
       queue.push(name);
     }
   };
+  // A rule whose condition requires `identificado` ("if: identificado and …") cannot fire before the cédula matches.
+  const needsIdentified = (r: RuleDef) => !!r.when && !/\bor\b/.test(r.when.source) && /(?:^|\band\s+)identificado(?:\s+and\b|\s*$)/.test(r.when.source.trim());
   visit(flow.start);
-  flow.globals.forEach((r) => visit(r.goto));
+  flow.globals.forEach((r) => !needsIdentified(r) && visit(r.goto));
   for (const s of flow.states.values()) visit(s.fallback.goto);
   while (queue.length) {
     const state = flow.states.get(queue.shift() as string) as StateDef;
-    for (const r of state.on) visit(r.goto);
+    for (const r of state.on) if (!needsIdentified(r)) visit(r.goto);
     for (const r of state.next) {
+      if (needsIdentified(r)) continue;
       if (state.action && IDENTIFYING_ACTIONS.has(state.action) && r.outcome === 'found') continue;
       visit(r.goto);
     }
@@ -547,6 +567,7 @@ function checkDebtDetailBeforeIdentification(flow: Flow, c: Compiler): void {
   for (const [what, list] of [
     ['media_reply', flow.mediaReply],
     ['empty_reply', flow.emptyReply],
+    ['handoff_reply', flow.handoffReply],
     ['timeout_warning', flow.timeoutWarning],
   ] as const) {
     for (const m of list) {

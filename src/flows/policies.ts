@@ -41,6 +41,11 @@ export interface Policy {
   followUpDaysAfter: number;
   /** Days after a missed due date the agreement is declared incumplido. */
   brokenAfterDays: number;
+  /**
+   * Whether the debtor may change or cancel their vigente agreement in the chat (the old
+   * one is marked reemplazado or cancelado); when not, a person takes the request.
+   */
+  agreementChanges: boolean;
 }
 
 export const PAYMENT_CHANNEL_TYPES = ['convenio', 'cuenta', 'pse', 'efecty', 'corresponsal', 'nequi', 'daviplata'] as const;
@@ -89,6 +94,7 @@ const policyShape = z.strictObject({
   reminder_days_before: count.min(0).max(30),
   follow_up_days_after: count.min(1).max(60),
   broken_after_days: count.min(1).max(180),
+  agreement_changes: z.boolean({ error: 'expected true or false' }),
 });
 const partialPolicy = policyShape.partial();
 type RawPolicy = z.infer<typeof partialPolicy>;
@@ -114,6 +120,7 @@ export const BUILTIN_POLICY: Policy = {
   reminderDaysBefore: 3,
   followUpDaysAfter: 3,
   brokenAfterDays: 15,
+  agreementChanges: true,
 };
 
 function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
@@ -133,6 +140,7 @@ function fromRaw(base: Policy, raw: RawPolicy | null | undefined): Policy {
     reminderDaysBefore: raw.reminder_days_before ?? base.reminderDaysBefore,
     followUpDaysAfter: raw.follow_up_days_after ?? base.followUpDaysAfter,
     brokenAfterDays: raw.broken_after_days ?? base.brokenAfterDays,
+    agreementChanges: raw.agreement_changes ?? base.agreementChanges,
   };
 }
 

@@ -68,6 +68,11 @@ export interface StateDef {
   buttons: ButtonDef[];
   /** A context list of { id, text } shown as buttons (e.g. `planes`, `carteras`). */
   buttonsFrom?: string;
+  /**
+   * The label of a "share my number" button where the channel has one (Telegram's
+   * request_contact), shown while the state waits: a phone the platform proves.
+   */
+  requestContact?: Template;
   action?: ActionName;
   /** Tried right after entering (after the action and the messages), without waiting. */
   next: RuleDef[];
@@ -89,6 +94,8 @@ export interface Flow {
   mediaReply: MessageDef[];
   /** The answer to an empty message. */
   emptyReply: MessageDef[];
+  /** What a debtor hears while waiting for a person (at most once every few minutes). */
+  handoffReply: MessageDef[];
   /** What the scheduler sends a silent debtor before closing the conversation ({{horas_restantes}}). */
   timeoutWarning: MessageDef[];
   /** What a campaign sends to open a conversation on a text channel (only {{nombre}}; no debt details). */

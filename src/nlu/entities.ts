@@ -359,6 +359,32 @@ const DATE_PATTERNS: { hint: RegExp; re: RegExp; resolve: (m: RegExpExecArray, t
     resolve: (_m, today) => today.endOf('month').startOf('day'),
   },
   {
+    // en marzo, desde enero, para febrero, a finales de enero: a month alone is its first day (its last, for "finales")
+    hint: /\b(?:ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic)/,
+    re: /\b(?:(a finales de|a fin de|a finales del mes de)|en|para|desde|a partir de|a comienzos de|a principios de|a inicios de|empezando|iniciando)\s+(?:el mes de\s+)?(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)\b/,
+    resolve: (m, today) => {
+      const month = MONTHS[m[2]!] ?? 0;
+      const first = dayMonth(today, 1, month, undefined);
+      const start = first && first.month === today.month && first.year === today.year ? first : first;
+      if (!start) return undefined;
+      // "en noviembre" said in November means this month: its first day already passed, so today.
+      if (month === today.month && !m[1]) return today;
+      return m[1] ? start.endOf('month').startOf('day') : start;
+    },
+  },
+  {
+    // cuando me paguen la prima: the legal bonus (prima de servicios) is paid by June 30 and by December 20
+    hint: /\bprima\b/,
+    re: /\b(?:la|mi|de la|con la)\s+prima\b/,
+    resolve: (_m, today) => {
+      for (const [month, day] of [[6, 30], [12, 20]] as const) {
+        const d = exact(today, today.year, month, day);
+        if (d && d >= today) return d;
+      }
+      return exact(today, today.year + 1, 6, 30);
+    },
+  },
+  {
     // esta quincena / la otra quincena / la proxima quincena: paydays are the 15th and the last day
     hint: /quincena/,
     re: /\b(?:(otra|proxima|siguiente)\s+)?quincena\b/,
@@ -370,7 +396,8 @@ const DATE_PATTERNS: { hint: RegExp; re: RegExp; resolve: (m: RegExpExecArray, t
   {
     // el viernes, este sabado, el proximo lunes, el otro martes
     hint: /lunes|martes|miercoles|jueves|viernes|sabado|domingo/,
-    re: /\b(?:(el\s+otro|el\s+proximo|proximo|este|el)\s+)?(lunes|martes|miercoles|jueves|viernes|sabado|domingo)\b/,
+    // "el viernes 4 de diciembre": the explicit date wins, so a weekday followed by a day number is not read here
+    re: /\b(?:(el\s+otro|el\s+proximo|proximo|este|el)\s+)?(lunes|martes|miercoles|jueves|viernes|sabado|domingo)\b(?!\s+\d)/,
     resolve: (m, today) => {
       const target = WEEKDAYS[m[2]!]!;
       let days = (target - today.weekday + 7) % 7;
@@ -463,7 +490,7 @@ function extractDate(folded: string, now: Date): string | undefined {
  * Every entity in a message. `now` resolves relative dates ("el viernes", "fin de mes");
  * it defaults to the current time.
  */
-export function extractEntities(text: string, now: Date = new Date()): Entities {
+export function extractEntities(text: string, now: Date): Entities {
   const scan = scanNumbers(text);
   const entities: Entities = {};
   if (scan.cedula) entities.cedula = scan.cedula;
