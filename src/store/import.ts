@@ -3,8 +3,13 @@ import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { ImportError, type RowProblem } from '../core/index.js';
 import type { Knex } from './db.js';
+import { checkObligationNumber, parseIssueDate } from './identity-columns.js';
 
-/** The seed system's spreadsheet columns. Telefono and Tier are optional. */
+/**
+ * The seed system's spreadsheet columns. Telefono, Tier and the identity facts
+ * (Fecha_expedicion, Numero_obligacion: the second fact asked after the cédula, Ley 2300
+ * art. 4) are optional.
+ */
 export const REQUIRED_COLUMNS = [
   'Cedula',
   'Nombre_del_cliente',
@@ -16,7 +21,7 @@ export const REQUIRED_COLUMNS = [
   'Hasta_6_cuotas',
   'Hasta_12_cuotas',
 ] as const;
-export const OPTIONAL_COLUMNS = ['Telefono', 'Tier'] as const;
+export const OPTIONAL_COLUMNS = ['Telefono', 'Tier', 'Fecha_expedicion', 'Numero_obligacion'] as const;
 const TIERS = ['default', 'premium', 'vip'] as const;
 
 type Column = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
@@ -38,10 +43,15 @@ export interface DebtorRow extends DebtorColumns {
   line: number;
   phone: string | null;
   tier: (typeof TIERS)[number];
+  /** The cédula's issue date, YYYY-MM-DD. */
+  fecha_expedicion: string | null;
+  numero_obligacion: string | null;
 }
 
 export interface ImportOptions {
   portfolio: string;
+  /** The clock's reading for this import: the rows' created_at / updated_at. */
+  now: Date;
   /** Import the valid rows and report the rest, instead of importing nothing. */
   skipInvalid?: boolean;
   /** Called as rows are written: (done, total). */
@@ -133,7 +143,7 @@ export function normalizePhone(raw: string): string | undefined {
   return `57${digits}`;
 }
 
-function validateRow(record: Record<string, string>, line: number): DebtorRow | RowProblem {
+function validateRow(record: Record<string, string>, line: number, today: string): DebtorRow | RowProblem {
   const get = (column: Column) => (record[column] ?? '').trim();
   const reasons: string[] = [];
 
@@ -171,6 +181,21 @@ function validateRow(record: Record<string, string>, line: number): DebtorRow | 
     if (!phone) reasons.push(`Telefono "${get('Telefono')}" is not a Colombian phone (10 digits starting with 3 or 60, optional +57)`);
   }
 
+  let fechaExpedicion: string | null = null;
+  if (get('Fecha_expedicion') !== '') {
+    fechaExpedicion = parseIssueDate(get('Fecha_expedicion'), { today, excelSerials: true }) ?? null;
+    if (!fechaExpedicion) {
+      reasons.push(`Fecha_expedicion "${get('Fecha_expedicion')}" is not a past date (dd/mm/yyyy, yyyy-mm-dd or an Excel date)`);
+    }
+  }
+
+  let numeroObligacion: string | null = null;
+  if (get('Numero_obligacion') !== '') {
+    const checked = checkObligationNumber(get('Numero_obligacion'));
+    if ('reason' in checked) reasons.push(checked.reason);
+    else numeroObligacion = checked.value;
+  }
+
   const tierRaw = get('Tier').toLowerCase() || 'default';
   const tier = TIERS.find((t) => t === tierRaw);
   if (!tier) reasons.push(`Tier "${get('Tier')}" must be default, premium or vip`);
@@ -189,6 +214,8 @@ function validateRow(record: Record<string, string>, line: number): DebtorRow | 
     hasta_12_cuotas: h12,
     phone,
     tier,
+    fecha_expedicion: fechaExpedicion,
+    numero_obligacion: numeroObligacion,
   };
 }
 
@@ -197,7 +224,11 @@ function validateRow(record: Record<string, string>, line: number): DebtorRow | 
  * every problem is returned with its line number. Throws ImportError when the file
  * as a whole is unusable (missing columns, broken quoting).
  */
-export function parsePortfolioCsv(buffer: Buffer): {
+export function parsePortfolioCsv(
+  buffer: Buffer,
+  /** Today, YYYY-MM-DD (from the service's clock): an issue date after it is refused. */
+  today = '9999-12-31',
+): {
   rows: DebtorRow[];
   problems: RowProblem[];
   encoding: 'utf-8' | 'latin1';
@@ -252,7 +283,7 @@ export function parsePortfolioCsv(buffer: Buffer): {
     }
     const byName: Record<string, string> = {};
     for (const [column, i] of indexOf) byName[column] = record[i] ?? '';
-    const result = validateRow(byName, line);
+    const result = validateRow(byName, line, today);
     if ('reason' in result) {
       problems.push(result);
       continue;
@@ -281,8 +312,11 @@ const COLUMNS_WRITTEN = [
   'hasta_12_cuotas',
   'phone',
   'tier',
+  'fecha_expedicion',
+  'numero_obligacion',
 ] as const;
-const TUPLE = `(${COLUMNS_WRITTEN.map(() => '?').join(',')})`;
+// Each row's values, then its created_at and updated_at (the import's `now`).
+const TUPLE = `(${COLUMNS_WRITTEN.map(() => '?').join(',')},?,?)`;
 const UPSERT_SET = COLUMNS_WRITTEN.filter((c) => c !== 'portfolio_id' && c !== 'cedula')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ');
@@ -299,7 +333,7 @@ export async function importPortfolio(knex: Knex, file: string, options: ImportO
   const buffer = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw new ImportError(`Cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
-  const { rows, problems, encoding, delimiter } = parsePortfolioCsv(buffer);
+  const { rows, problems, encoding, delimiter } = parsePortfolioCsv(buffer, options.now.toISOString().slice(0, 10));
   if (problems.length > 0 && !options.skipInvalid) {
     throw new ImportError(
       `${problems.length} invalid row${problems.length > 1 ? 's' : ''}; nothing was imported (use --skip-invalid to import the valid rows)`,
@@ -310,9 +344,9 @@ export async function importPortfolio(knex: Knex, file: string, options: ImportO
 
   return knex.transaction(async (trx) => {
     const [row] = (await trx('portfolios')
-      .insert({ name: portfolio })
+      .insert({ name: portfolio, created_at: options.now, updated_at: options.now })
       .onConflict('name')
-      .merge({ updated_at: trx.fn.now() })
+      .merge({ updated_at: options.now })
       .returning('id')) as { id: number }[];
     const portfolioId = row!.id;
     let inserted = 0;
@@ -320,10 +354,10 @@ export async function importPortfolio(knex: Knex, file: string, options: ImportO
     options.onProgress?.(0, rows.length);
     for (let start = 0; start < rows.length; start += BATCH) {
       const batch = rows.slice(start, start + BATCH);
-      const values = batch.flatMap((r) => COLUMNS_WRITTEN.map((c) => (c === 'portfolio_id' ? portfolioId : r[c])));
+      const values = batch.flatMap((r) => [...COLUMNS_WRITTEN.map((c) => (c === 'portfolio_id' ? portfolioId : r[c])), options.now, options.now]);
       const result = await trx.raw(
-        `insert into debtors (${COLUMNS_WRITTEN.join(',')}) values ${batch.map(() => TUPLE).join(',')}
-         on conflict (portfolio_id, cedula) do update set ${UPSERT_SET}, updated_at = now()
+        `insert into debtors (${COLUMNS_WRITTEN.join(',')},created_at,updated_at) values ${batch.map(() => TUPLE).join(',')}
+         on conflict (portfolio_id, cedula) do update set ${UPSERT_SET}, updated_at = excluded.updated_at
          returning (xmax = 0) as inserted`,
         values as Knex.RawBinding[],
       );
