@@ -8,7 +8,7 @@
 import { PDFDocument, StandardFonts, rgb } from 'pdf-lib';
 import { formatDate, formatMoney, titleCase } from '../flows/index.js';
 import type { Knex } from '../store/db.js';
-import { bogotaDate } from '../engine/dates.js';
+import { bogotaDate } from '../core/index.js';
 
 export interface CertificateData {
   code: string;
@@ -85,15 +85,26 @@ export async function renderCertificatePdf(c: CertificateData): Promise<Uint8Arr
     page.drawText(text, { x: 60, y, size, font, color: ink });
     y -= gap;
   };
+  /** A paragraph wrapped to the page's width (475 points between the margins). */
+  const paragraph = (text: string, size = 11, font = regular, gap = 17) => {
+    let current = '';
+    for (const word of text.split(/\s+/)) {
+      const candidate = current ? `${current} ${word}` : word;
+      if (current && font.widthOfTextAtSize(candidate, size) > 475) {
+        line(current, size, font, gap);
+        current = word;
+      } else current = candidate;
+    }
+    if (current) line(current, size, font, gap);
+  };
   line(c.agency, 13, bold, 22);
-  line(`En representación de ${c.creditor}`, 10, regular, 40);
+  paragraph(`En representación de ${c.creditor}`, 10, regular, 14);
+  y -= 26;
   line('PAZ Y SALVO', 22, bold, 36);
-  const body = [
-    `Certificamos que ${c.holderName}, identificado(a) con cédula de ciudadanía ${c.cedulaMasked},`,
-    `pagó en su totalidad el acuerdo de pago ${c.reference} de la obligación con ${c.creditor}`,
-    `(cartera ${c.portfolio}), y se encuentra a paz y salvo por este concepto.`,
-  ];
-  for (const t of body) line(t, 11, regular, 17);
+  paragraph(
+    `Certificamos que ${c.holderName}, identificado(a) con cédula de ciudadanía ${c.cedulaMasked}, pagó en su totalidad el acuerdo de pago ${c.reference} ` +
+      `de la obligación con ${c.creditor} (cartera ${c.portfolio}), y se encuentra a paz y salvo por este concepto.`,
+  );
   y -= 14;
   line(`Total pagado: ${formatMoney(c.totalPaid)}`, 11, bold);
   line(`Fecha del acuerdo: ${formatDate(c.agreementDate)}`);
@@ -103,9 +114,6 @@ export async function renderCertificatePdf(c: CertificateData): Promise<Uint8Arr
   line(`Código de verificación: ${c.code}`, 12, bold);
   line(`Verifique este documento en ${c.verifyUrl}`, 10);
   y -= 20;
-  for (const t of [
-    'La actualización de la información ante las centrales de riesgo la realiza la entidad acreedora',
-    'de acuerdo con la Ley 1266 de 2008 y sus modificaciones.',
-  ]) line(t, 9, regular, 13);
+  paragraph('La actualización de la información ante las centrales de riesgo la realiza la entidad acreedora de acuerdo con la Ley 1266 de 2008 y sus modificaciones.', 9, regular, 13);
   return pdf.save({ useObjectStreams: false });
 }

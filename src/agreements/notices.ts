@@ -7,7 +7,8 @@
  * Cloud it is an approved template (outside the 24-hour window nothing else goes).
  * One notice per installment and kind: agreement_notices remembers what was queued.
  */
-import { queueUnprompted } from '../compliance/index.js';
+// outbound.js directly: compliance/index.js loaded before the engine meets an import cycle (engine/signals → compliance/opt-outs).
+import { queueUnprompted } from '../compliance/outbound.js';
 import type { Reply } from '../core/index.js';
 import { firstName, formatDate, formatMoney } from '../flows/index.js';
 import type { Knex } from '../store/db.js';
