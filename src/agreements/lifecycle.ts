@@ -10,7 +10,7 @@
  * Messages go through ./notices.ts (the compliance guard decides when).
  */
 import type { Policy } from '../flows/index.js';
-import { addDays, bogotaDate } from '../engine/dates.js';
+import { addDays, bogotaDate } from '../core/index.js';
 import type { Knex } from '../store/db.js';
 import type { Job, JobContext } from '../scheduler/scheduler.js';
 import { queueNotice, type NoticeKind } from './notices.js';
@@ -133,7 +133,8 @@ export async function processReminders(knex: Knex, now: Date, deps: LifecycleDep
  */
 export async function processBrokenPromises(knex: Knex, now: Date, deps: LifecycleDeps): Promise<Record<string, number>> {
   const today = bogotaDate(now);
-  const summary = { followUps: 0, broken: 0 };
+  const { overdue } = await updateInstallmentStatuses(knex, now);
+  const summary = { overdue, followUps: 0, broken: 0 };
   const policies = new Map<string, Policy>();
   const handled = new Set<number>();
   for (const r of await dueRows(knex, '1900-01-01', addDays(today, -1))) {
@@ -270,10 +271,7 @@ export function agreementJobs(deps: LifecycleDeps): Job[] {
       name: AGREEMENT_JOBS.brokenPromises,
       schedule: '0 10 * * *',
       description: 'daily 10:00: follow-up D days after a missed due date; incumplido (supervisor queue) after E days',
-      run: async (ctx: JobContext) => {
-        await updateInstallmentStatuses(ctx.knex, ctx.now);
-        return processBrokenPromises(ctx.knex, ctx.now, deps);
-      },
+      run: (ctx: JobContext) => processBrokenPromises(ctx.knex, ctx.now, deps),
     },
   ];
 }
