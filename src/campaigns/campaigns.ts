@@ -7,7 +7,7 @@
  * A crash leaves the unfinished targets pending; starting again resumes the same
  * campaign, and a target already queued is never queued again.
  */
-import { decideContact, isChannelRevoked, queueUnprompted } from '../compliance/index.js';
+import { decideContact, hasOpenDispute, isChannelRevoked, queueUnprompted } from '../compliance/index.js';
 import type { Knex } from '../store/db.js';
 import { createPacer } from './pacing.js';
 
@@ -24,6 +24,7 @@ export type SkipReason =
   | 'telefono_fijo'
   | 'sin_chat_telegram'
   | 'canal_revocado'
+  | 'disputa_abierta'
   | 'acuerdo_vigente'
   | 'solicitud_datos_abierta'
   | 'en_conversacion'
@@ -35,6 +36,7 @@ export const SKIP_REASONS: Record<SkipReason, string> = {
   telefono_fijo: 'the phone is a landline, with no WhatsApp',
   sin_chat_telegram: 'has never written to the Telegram bot, and a bot cannot write first',
   canal_revocado: 'revoked this channel (no_contactar)',
+  disputa_abierta: 'disputes the debt; waiting for a person to answer',
   acuerdo_vigente: 'already has an active payment agreement',
   solicitud_datos_abierta: 'has an open personal-data request (Ley 1581) waiting for a person',
   en_conversacion: 'is in a live conversation right now',
@@ -107,6 +109,7 @@ async function eligibility(
       .first('t.id');
     if (earlier) return 'ya_contactado';
   }
+  if (await hasOpenDispute(db, debtor.id)) return 'disputa_abierta';
   const agreement = await db('agreements').where({ debtor_id: debtor.id, status: 'vigente' }).first('id');
   if (agreement) return 'acuerdo_vigente';
   const dataRequest = await db('opt_outs').where({ debtor_id: debtor.id, kind: 'borrar_datos', status: 'open' }).first('id');

@@ -23,7 +23,12 @@ import {
 } from './contact-window.js';
 
 /** The unprompted outbound kinds the guard governs (also outbox.kind and contact_log.kind). */
-export type ContactKind = 'campaign' | 'reminder' | 'warning';
+/**
+ * The outbound contacts the agency starts (Ley 2300 governs them): campaigns,
+ * reminders and timeout warnings. Replies and agents' messages are not among them.
+ */
+export const UNPROMPTED_KINDS = ['campaign', 'reminder', 'warning'] as const;
+export type ContactKind = (typeof UNPROMPTED_KINDS)[number];
 
 export type DeferReason = WindowReason | 'limite_diario' | 'otro_canal_semana';
 
@@ -53,6 +58,16 @@ type Db = Knex | Knex.Transaction;
  */
 function samePerson(db: Db, debtorId: number): Knex.QueryBuilder {
   return db('debtors').whereIn('cedula', db('debtors').where({ id: debtorId }).select('cedula')).select('id');
+}
+
+/**
+ * True when the debtor disputes the debt ("no debo eso") and no person has answered yet:
+ * campaigns and reminders about that debt wait (disputa_abierta).
+ */
+export async function hasOpenDispute(db: Db, debtorId: number | null | undefined): Promise<boolean> {
+  if (debtorId == null) return false;
+  const row = (await db('disputes').where({ debtor_id: debtorId, status: 'abierta' }).first('id')) as { id: number } | undefined;
+  return row !== undefined;
 }
 
 /** True when the debtor revoked this channel (for this address, or as a debtor). */

@@ -3,7 +3,7 @@
  * guard every unprompted outbound message passes, channel revocations and data requests.
  */
 /** The Ley 1581 due date is counted in the engine's business days (one calendar for both). */
-export { addBusinessDays } from '../engine/index.js';
+export { addBusinessDays } from '../core/index.js';
 export {
   bogotaDay,
   checkContactWindow,
@@ -24,6 +24,7 @@ export {
   decideContact,
   earliestAllowed,
   expressHoursFor,
+  hasOpenDispute,
   isChannelRevoked,
   type ContactDecision,
   type ContactFacts,
@@ -31,7 +32,8 @@ export {
   type DeferReason,
   type OutboundContact,
 } from './guard.js';
-export { queueUnprompted, recheckBeforeSend, UNPROMPTED_KINDS, type QueueResult, type SendCheck, type UnpromptedMessage } from './outbound.js';
+export { UNPROMPTED_KINDS } from './guard.js';
+export { queueUnprompted, recheckBeforeSend, type QueueResult, type SendCheck, type UnpromptedMessage } from './outbound.js';
 export {
   DATA_REQUEST_BUSINESS_DAYS,
   detectComplianceRequests,

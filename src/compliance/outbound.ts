@@ -4,14 +4,15 @@
  * next_attempt_at = the next allowed time), and its day is reserved in contact_log so
  * no second contact lands on the same day. A revoked channel gets nothing queued.
  */
-import { UNPROMPTED_KINDS as OUTBOX_UNPROMPTED_KINDS } from '../engine/index.js';
 import type { Knex } from '../store/db.js';
 import { checkDebtorWindow } from './contact-window.js';
 import {
   contactFacts,
   earliestAllowed,
   expressHoursFor,
+  hasOpenDispute,
   isChannelRevoked,
+  UNPROMPTED_KINDS,
   type ContactKind,
   type DeferReason,
   type OutboundContact,
@@ -29,7 +30,7 @@ export interface UnpromptedMessage extends OutboundContact {
 export type QueueResult =
   | { status: 'queued'; outboxId: number; sendAt: Date }
   | { status: 'deferred'; outboxId: number; sendAt: Date; reason: DeferReason }
-  | { status: 'blocked'; reason: 'canal_revocado' };
+  | { status: 'blocked'; reason: 'canal_revocado' | 'disputa_abierta' };
 
 /** Serializes decisions about one person, so two channels cannot both take the same day. */
 async function lockContact(trx: Knex.Transaction, m: OutboundContact): Promise<void> {
@@ -52,6 +53,7 @@ export async function queueUnprompted(trx: Knex.Transaction, m: UnpromptedMessag
   await lockContact(trx, m);
   const facts = await contactFacts(trx, m);
   if (facts === 'revoked') return { status: 'blocked', reason: 'canal_revocado' };
+  if (await hasOpenDispute(trx, m.debtorId)) return { status: 'blocked', reason: 'disputa_abierta' };
 
   const decision = earliestAllowed(m.at, facts);
   let reason: DeferReason | undefined = decision.action === 'defer' ? decision.reason : undefined;
@@ -98,17 +100,12 @@ export async function queueUnprompted(trx: Knex.Transaction, m: UnpromptedMessag
   return reason ? { status: 'deferred', outboxId, sendAt, reason } : { status: 'queued', outboxId, sendAt };
 }
 
-/**
- * The kinds of outbox row the guard governs; everything else is a reply or an agent's
- * message. One list, the outbox's, so the guard and the outbox never disagree.
- */
-export const UNPROMPTED_KINDS: readonly string[] = OUTBOX_UNPROMPTED_KINDS satisfies readonly ContactKind[];
 
 export type SendCheck =
   | { action: 'send' }
   | { action: 'defer'; at: Date; reason: DeferReason }
   /** canal_revocado: the debtor revoked the channel; superseded: the debtor wrote since, so it no longer applies. */
-  | { action: 'cancel'; reason: 'canal_revocado' | 'superseded' };
+  | { action: 'cancel'; reason: 'canal_revocado' | 'superseded' | 'disputa_abierta' };
 
 /**
  * The last look before the outbox sends an unprompted row: the channel may have been
@@ -122,11 +119,12 @@ export async function recheckBeforeSend(
   row: { id: number; channel: string; recipient: string; kind: string; conversation_id?: string | null },
   now: Date,
 ): Promise<SendCheck> {
-  if (!UNPROMPTED_KINDS.includes(row.kind)) return { action: 'send' };
+  if (!(UNPROMPTED_KINDS as readonly string[]).includes(row.kind)) return { action: 'send' };
   const logged = (await db('contact_log').where({ outbox_id: row.id }).first('debtor_id')) as { debtor_id: number | null } | undefined;
   const debtorId = logged?.debtor_id ?? null;
   const who = { channel: row.channel, recipient: row.recipient, debtorId, kind: row.kind as ContactKind, at: now };
   if (await isChannelRevoked(db, who)) return { action: 'cancel', reason: 'canal_revocado' };
+  if (await hasOpenDispute(db, debtorId)) return { action: 'cancel', reason: 'disputa_abierta' };
 
   const queued = (await db('outbox').where({ id: row.id }).first('created_at')) as { created_at: Date } | undefined;
   if (queued) {

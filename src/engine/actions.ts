@@ -57,6 +57,10 @@ export interface ActionPorts {
   newReference(): string;
   /** Who is writing, as the channel proves it, and their recent failed identity answers. */
   identity: IdentityPorts;
+  /** The online payment page of an agreement, when a payment gateway is configured (src/agreements). */
+  paymentLink?(reference: string): string | undefined;
+  /** The debt's fully paid agreement and its paz y salvo (code and a signed link), when there is one. */
+  paidAgreement?(debtorId: number): Promise<{ reference: string; code: string; link?: string } | undefined>;
 }
 
 export interface ActionRequest {
@@ -94,7 +98,6 @@ export function debtorVariables(d: DebtorRecord): Record<string, unknown> {
     saldo_total: d.saldoTotal,
     banco: d.banco,
     oferta_1: d.oferta1,
-    oferta_2: d.oferta2,
     hasta_3_cuotas: d.hasta3,
     hasta_6_cuotas: d.hasta6,
     hasta_12_cuotas: d.hasta12,
@@ -153,7 +156,7 @@ export function onBusinessDay(isoDate: string): string {
 }
 
 /** The context values of the debt's vigente agreement, for the flow to state it. */
-function agreementVariables(a: ActiveAgreement, policy: Policy): Record<string, unknown> {
+function agreementVariables(a: ActiveAgreement, policy: Policy, paymentLink?: string): Record<string, unknown> {
   const next = a.next ?? { dueDate: a.firstDueDate, amount: a.installmentAmount };
   return {
     tiene_acuerdo: true,
@@ -168,7 +171,7 @@ function agreementVariables(a: ActiveAgreement, policy: Policy): Record<string, 
     acuerdo_proximo_pago: next.dueDate,
     acuerdo_proximo_valor: next.amount,
     acuerdo_descripcion: makePlan(a.kind, a.total, a.installments, undefined, a.installmentAmount).description,
-    como_pagar_acuerdo: paymentInstructions(policy, { reference: a.reference, amountDue: next.amount, dueDate: next.dueDate }),
+    como_pagar_acuerdo: paymentInstructions(policy, { reference: a.reference, amountDue: next.amount, dueDate: next.dueDate, ...(paymentLink ? { paymentLink } : {}) }),
   };
 }
 
@@ -214,7 +217,10 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
       _acuerdo_id: undefined,
     };
     const active = req.binding.debtorId !== null ? await ports.activeAgreement(req.binding.debtorId) : undefined;
-    if (active) return { outcome: 'vigente', set: { ...set, ...agreementVariables(active, policy) } };
+    if (active) return { outcome: 'vigente', set: { ...set, ...agreementVariables(active, policy, ports.paymentLink?.(active.reference)) } };
+    // Paid in full: the paz y salvo is there to ask for.
+    const paid = req.binding.debtorId !== null ? await ports.paidAgreement?.(req.binding.debtorId) : undefined;
+    if (paid) Object.assign(set, { paz_y_salvo_codigo: paid.code, paz_y_salvo_enlace: paid.link ?? paid.code, acuerdo_pagado: paid.reference });
     return { outcome: 'ok', set };
   },
 
@@ -294,8 +300,8 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
     return {
       outcome: 'ok',
       set: {
-        ...agreementVariables(recorded, policy),
-        como_pagar: paymentInstructions(policy, { reference, amountDue: installmentAmount, dueDate: firstDueDate }),
+        ...agreementVariables(recorded, policy, ports.paymentLink?.(reference)),
+        como_pagar: paymentInstructions(policy, { reference, amountDue: installmentAmount, dueDate: firstDueDate, ...(ports.paymentLink?.(reference) ? { paymentLink: ports.paymentLink(reference) } : {}) }),
         _acuerdo_id: undefined,
         reemplazar_acuerdo: undefined,
         acuerdo_reemplazado: active?.reference,

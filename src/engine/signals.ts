@@ -49,14 +49,13 @@ function fold(text: string): string {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-/** Words only, repeated letters squeezed ("siii" → "si", "okkk" → "ok"). */
+/** Words only. */
 function words(folded: string): string[] {
   return folded
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim()
     .split(' ')
-    .filter(Boolean)
-    .map(squeeze);
+    .filter(Boolean);
 }
 
 function squeeze(word: string): string {
@@ -144,20 +143,21 @@ export function readSignals(text: string | undefined, nlu?: NluResult): Signals 
   const con_condicion = CONDITION.some((p) => p.test(joined));
   const entities = nlu?.entities ?? {};
   const hasFigures = entities.amount !== undefined || entities.installments !== undefined || entities.date !== undefined;
-  const onlyAgreement = ws.length > 0 && ws.length <= 12 && ws.every((w) => AGREE.has(w) || FILLER.has(w)) && ws.some((w) => AGREE.has(w));
+  // Repeated letters squeezed only to recognise a yes ("siii", "okkk"); "perro" must stay a dog, not a "pero".
+  const squeezed = ws.map(squeeze);
+  const onlyAgreement =
+    squeezed.length > 0 && squeezed.length <= 12 && squeezed.every((w) => AGREE.has(w) || FILLER.has(w)) && squeezed.some((w) => AGREE.has(w));
   const si_claro = onlyAgreement && !con_condicion && !hasFigures && !es_pregunta && !sarcasmo && !/\bno\b/.test(joined);
 
   let pregunta: Question | undefined;
-  if (DATE_QUESTION.test(joined) && (es_pregunta || entities.date !== undefined)) pregunta = 'fecha';
-  else {
-    for (const [name, re] of QUESTION_PATTERNS) {
-      if (!re.test(joined)) continue;
-      // "la referencia es AC-…" answers nothing; a mention of the bureaus or the paz y salvo is a question whatever the form.
-      if ((name === 'referencia' || name === 'horario') && !es_pregunta && !/\b(?:cual|que|cuales|dame|deme|me da|me das|necesito|no tengo|olvide|perdi)\b/.test(joined)) continue;
-      pregunta = name;
-      break;
-    }
+  for (const [name, re] of QUESTION_PATTERNS) {
+    if (!re.test(joined)) continue;
+    // "la referencia es AC-…" answers nothing; a mention of the bureaus or the paz y salvo is a question whatever the form.
+    if ((name === 'referencia' || name === 'horario') && !es_pregunta && !/\b(?:cual|que|cuales|dame|deme|me da|me das|necesito|no tengo|olvide|perdi)\b/.test(joined)) continue;
+    pregunta = name;
+    break;
   }
+  if (!pregunta && DATE_QUESTION.test(joined) && (es_pregunta || entities.date !== undefined)) pregunta = 'fecha';
 
   const englishWords = ws.filter((w) => ENGLISH.has(w)).length;
   const en_ingles = !requests.size && ws.length > 0 && englishWords >= Math.max(2, Math.ceil(ws.length * 0.6)) && !SPANISH_HINTS.test(joined);

@@ -57,7 +57,6 @@ export const DEBTOR_VARIABLES = [
   'saldo_total',
   'banco',
   'oferta_1',
-  'oferta_2',
   'hasta_3_cuotas',
   'hasta_6_cuotas',
   'hasta_12_cuotas',
@@ -184,6 +183,9 @@ export const ACTIONS = {
       "Computes the payment options from the debtor's columns or else the portfolio's policy, and looks up the debtor's vigente agreement on this debt (outcome vigente).",
     outcomes: ['ok', 'vigente', 'none'],
     sets: [
+      'paz_y_salvo_codigo',
+      'paz_y_salvo_enlace',
+      'acuerdo_pagado',
       'planes',
       '_planes_extra',
       'oferta_contado',

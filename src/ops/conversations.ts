@@ -1,15 +1,17 @@
 import type { Knex } from '../store/db.js';
+import { readMessages } from '../store/transcripts.js';
 
 /** The lifecycle statuses of the core schema. */
 export const CONVERSATION_STATUSES = ['open', 'handoff', 'closed', 'archived'] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 
 /**
- * A conversation counts as "offered" when the engine computed its plans (context
- * `planes`, whatever the flow) or it reached one of these states — the same test as the
- * scheduler's daily rollup (src/scheduler/jobs/maintenance.ts) — or it recorded an agreement.
+ * A conversation counts as "offered" when the debtor was shown an offer: it reached one
+ * of these states (each says a plan and its figures) — the same test as the scheduler's
+ * daily rollup (src/scheduler/jobs/maintenance.ts) — or it recorded an agreement. Plans
+ * computed at identification (context `planes`) do not count: nobody saw them yet.
  */
-export const OFFER_STATES = ['proponer_planes_pago'] as const;
+export const OFFER_STATES = ['proponer_planes_pago', 'confirmar_acuerdo', 'proponer_contraoferta', 'objecion_sin_capacidad', 'objecion_rechazo'] as const;
 
 export interface ConversationFilters {
   status?: ConversationStatus;
@@ -174,27 +176,24 @@ export async function getTranscript(knex: Knex, id: string): Promise<Transcript 
     .where('c.id', id)
     .first(...SUMMARY_COLUMNS, 'c.context', lastMessageColumn(knex))) as (Row & { context: Record<string, unknown> }) | undefined;
   if (!row) return undefined;
-  const messages = (await knex('messages')
-    .where({ conversation_id: id })
-    .orderBy('id')
-    .select(
-      'id',
-      'direction',
-      'author',
-      'text',
-      'button_id',
-      'buttons',
-      'media_kind',
-      'intent',
-      'confidence',
-      'nlu_source',
-      'previous_state',
-      'next_state',
-      'created_at',
-    )) as (Omit<TranscriptMessage, 'created_at'> & { created_at: Date })[];
+  const messages = await readMessages(knex, { conversationId: id });
   return {
     conversation: { ...toSummary(row), context: row.context ?? {} },
-    messages: messages.map((m) => ({ ...m, created_at: m.created_at.toISOString() })),
+    messages: messages.map((m) => ({
+      id: m.id,
+      direction: m.direction,
+      author: m.author as TranscriptMessage['author'],
+      text: m.text,
+      button_id: m.button_id,
+      buttons: m.buttons,
+      media_kind: m.media_kind,
+      intent: m.intent,
+      confidence: m.confidence,
+      nlu_source: m.nlu_source,
+      previous_state: m.previous_state,
+      next_state: m.next_state,
+      created_at: m.created_at.toISOString(),
+    })),
   };
 }
 
@@ -218,7 +217,7 @@ export async function funnel(knex: Knex, window: { from: Date; to: Date }): Prom
     `with c as (
        select c.id, c.channel, c.portfolio_id, c.debtor_id,
               exists (select 1 from agreements a where a.conversation_id = c.id) as agreed,
-              (c.context -> 'planes' is not null or exists (select 1 from messages m where m.conversation_id = c.id and m.next_state = any(?))) as offered
+              exists (select 1 from messages m where m.conversation_id = c.id and m.next_state = any(?)) as offered
          from conversations c
         where c.opened_at >= ? and c.opened_at < ?
      )

@@ -1,3 +1,4 @@
+import { TEST_NOW } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import * as s from '../../src/http/admin/schemas.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -127,9 +128,9 @@ describe('admin API /api/v1/admin', () => {
       assert.deepEqual(await idsOf(`portfolio=${encodeURIComponent('Cartera Tuya')}`), [ids.agreed, ids.handoff].sort());
       assert.deepEqual(await idsOf('handoff=true'), [ids.handoff]);
       assert.equal((await idsOf('handoff=false')).length, 3);
-      const since = new Date(Date.now() - 45 * 60_000).toISOString();
+      const since = new Date(Date.parse(TEST_NOW) - 45 * 60_000).toISOString();
       assert.deepEqual(await idsOf(`from=${encodeURIComponent(since)}`), [ids.anonymous, ids.handoff].sort());
-      const until = new Date(Date.now() - 45 * 60_000).toISOString();
+      const until = new Date(Date.parse(TEST_NOW) - 45 * 60_000).toISOString();
       assert.deepEqual(await idsOf(`to=${encodeURIComponent(until)}`), [ids.agreed, ids.closed].sort());
       const page = s.conversationListSchema.parse((await get('/api/v1/admin/conversations?limit=1&offset=1')).body);
       assert.equal(page.total, 4);
@@ -167,7 +168,7 @@ describe('admin API /api/v1/admin', () => {
       assert.equal(all.items[0]!.debtor_name, 'CARLOS FAJARDO', 'newest first');
       const cuotas = s.agreementListSchema.parse((await get('/api/v1/admin/agreements?kind=cuotas')).body);
       assert.deepEqual(cuotas.items.map((a) => [a.cedula, a.installments, a.installment_amount, a.first_due_date]), [['52123456', 6, 300000, '2026-12-15']]);
-      const recent = s.agreementListSchema.parse((await get(`/api/v1/admin/agreements?from=${encodeURIComponent(new Date(Date.now() - 86400_000).toISOString())}`)).body);
+      const recent = s.agreementListSchema.parse((await get(`/api/v1/admin/agreements?from=${encodeURIComponent(new Date(Date.parse(TEST_NOW) - 86400_000).toISOString())}`)).body);
       assert.equal(recent.total, 1);
     });
 
@@ -184,7 +185,7 @@ describe('admin API /api/v1/admin', () => {
       assert.equal(lines[3], '');
       // Oldest first: Ana's agreement; her name has a comma and quotes, her bank looks like a formula.
       assert.match(lines[1]!, /,Banco Castigada,52123456,"ANA PÉREZ, ""LA FLACA""",'=BANCO,cuotas,1800000,6,300000,2026-12-15,telegram,vigente,/);
-      assert.match(lines[2]!, /,Cartera Tuya,93388915,CARLOS FAJARDO,TUYA S.A.,contado,86419,1,86419,2026-11-28,telegram,active,[0-9a-f-]{36}$/);
+      assert.match(lines[2]!, /,Cartera Tuya,93388915,CARLOS FAJARDO,TUYA S.A.,contado,86419,1,86419,2026-11-28,telegram,vigente,[0-9a-f-]{36}$/);
       const filtered = await adminFetch(app.base, '/api/v1/admin/agreements.csv?portfolio=Cartera%20Tuya');
       assert.equal((await filtered.text()).trim().split('\r\n').length, 2);
     });
@@ -234,10 +235,10 @@ describe('admin API /api/v1/admin', () => {
       assert.deepEqual({ ...row(null, 'webchat') }, { portfolio_id: null, portfolio: null, channel: 'webchat', conversations: 1, identified: 0, offered: 0, agreements: 0 });
       // Ana's closed conversation reached informar_deuda only, but recorded an agreement: every earlier stage counts it.
       assert.deepEqual({ ...row('Banco Castigada', 'telegram') }, { portfolio_id: ids.otherPortfolioId, portfolio: 'Banco Castigada', channel: 'telegram', conversations: 1, identified: 1, offered: 1, agreements: 1 });
-      // Plans computed by the engine (context.planes) count as offered, whatever the flow's state names.
+      // Plans computed at identification (context.planes) are not an offer shown: "offered" counts conversations shown one.
       await db.knex('conversations').where({ id: ids.handoff }).update({ context: JSON.stringify({ planes: [{ tipo: 'contado' }] }) });
       const again = s.funnelSchema.parse((await get('/api/v1/admin/funnel')).body);
-      assert.equal(again.rows.find((r) => r.portfolio === 'Cartera Tuya' && r.channel === 'webchat')!.offered, 1);
+      assert.equal(again.rows.find((r) => r.portfolio === 'Cartera Tuya' && r.channel === 'webchat')!.offered, 0);
       await db.knex('conversations').where({ id: ids.handoff }).update({ context: '{}' });
     });
 
@@ -265,7 +266,7 @@ describe('admin API /api/v1/admin', () => {
       assert.ok(u.per_day.length >= 1 && u.per_day.length <= 3);
       assert.equal(u.per_day.reduce((n, d) => n + d.calls, 0), 4);
       for (const d of u.per_day) assert.match(d.day, /^\d{4}-\d{2}-\d{2}$/);
-      const lastHour = s.aiUsageSchema.parse((await get(`/api/v1/admin/ai/usage?from=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`)).body);
+      const lastHour = s.aiUsageSchema.parse((await get(`/api/v1/admin/ai/usage?from=${encodeURIComponent(new Date(Date.parse(TEST_NOW) - 3600_000).toISOString())}`)).body);
       assert.equal(lastHour.totals.calls, 3);
     });
   });

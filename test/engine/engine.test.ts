@@ -125,15 +125,29 @@ describe('the conversation engine', function () {
       const inbound = await f.knex('messages').whereIn('conversation_id', [...ids]).where({ direction: 'in' });
       assert.equal(inbound.length, texts.length);
 
-      // Taking turns, one after the other: each process must see what the other saved.
+      // Taking turns, one after the other: each process must see what the other saved —
+      // the conversation's state, and the agreement it recorded (the negotiation's memory).
+      // A debtor of its own, so no earlier test's agreement is in the way.
+      const portfolioId = await insertPortfolio(f.knex, `Serial ${Date.now()}`, { verification: 'ninguna' });
+      const debtorId = await insertDebtor(f.knex, portfolioId, { ...CARLOS, cedula: '71239901' });
       const other = `alternating-${Date.now()}`;
-      const steps = ['hola', '93388915', 'quiero pagar', '1', 'sí, confirmo'];
+      const steps = ['hola', '71239901', 'quiero pagar', '1', 'sí, confirmo'];
       const states: string[] = [];
       for (const [i, text] of steps.entries()) {
         const r = await (i % 2 ? engineB : f.engine).handle({ channel: 'telegram', from: other, messageId: `alt-${i}`, text, at: new Date() });
         states.push(r.state);
       }
       assert.deepEqual(states, ['inicial', 'informar_deuda', 'proponer_planes_pago', 'confirmar_acuerdo', 'finalizar_conversacion']);
+      const [agreed] = (await f.knex('agreements').where({ debtor_id: debtorId, status: 'vigente' })) as { reference: string }[];
+      assert.ok(agreed, 'process A recorded the agreement');
+      // The same debtor comes back on another chat: process B finds the agreement A recorded and states it; no second one.
+      const again = `remembers-${Date.now()}`;
+      await f.engine.handle({ channel: 'telegram', from: again, messageId: 'mem-0', text: 'hola', at: new Date() });
+      const back = await engineB.handle({ channel: 'telegram', from: again, messageId: 'mem-1', text: '71239901', at: new Date() });
+      assert.equal(back.state, 'acuerdo_vigente');
+      assert.ok(back.replies.some((r) => r.text.includes(agreed.reference)), 'the agreement’s reference is stated');
+      const vigentes = await f.knex('agreements').where({ debtor_id: debtorId, status: 'vigente' });
+      assert.equal(vigentes.length, 1, 'never a second vigente agreement on one debt');
     } finally {
       await otherKnex.destroy();
     }
@@ -275,7 +289,7 @@ describe('the conversation engine', function () {
       `flow: largo\nstart: s0\nfallback:\n  goto: fin\nstates:\n${states}  s8:\n    say: "fin del camino"\n    next: fin\n  fin:\n    end: true\n`,
       'largo.yaml',
     );
-    const engine = createEngine({ knex: f.knex, understander: f.understander, flows: flow, log: quietLog, maxStepsPerTurn: 4 });
+    const engine = createEngine({ knex: f.knex, clock: f.clock, understander: f.understander, flows: flow, log: quietLog, maxStepsPerTurn: 4 });
     const r = await new Chat(engine).send('hola');
     assert.equal(r.state, 's3', 'four steps, then the turn stops');
     assert.deepEqual(

@@ -4,6 +4,7 @@
  */
 import type { Knex } from '../../store/db.js';
 import type { Job } from '../scheduler.js';
+import { OFFER_STATES } from '../../ops/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -107,14 +108,14 @@ export async function rollUpMetrics(knex: Knex, now: Date, days = ROLLUP_DAYS): 
               ?
        from (
          select (cv.opened_at at time zone 'America/Bogota')::date as day, cv.portfolio_id, cv.channel, cv.debtor_id,
-                (cv.context -> 'planes' is not null or exists (select 1 from messages m where m.conversation_id = cv.id and m.next_state = 'proponer_planes_pago')) as offered,
+                exists (select 1 from messages m where m.conversation_id = cv.id and m.next_state = any(?)) as offered,
                 exists (select 1 from agreements a where a.conversation_id = cv.id) as agreed
          from conversations cv
          where cv.opened_at >= (?::date::timestamp at time zone 'America/Bogota')
            and cv.opened_at < ((?::date + 1)::timestamp at time zone 'America/Bogota')
        ) c
        group by c.day, c.portfolio_id, c.channel`,
-      [now, first, last],
+      [now, [...OFFER_STATES], first, last],
     )) as { rowCount: number };
     return { days: list, rows: rowCount };
   });
