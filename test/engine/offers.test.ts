@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { matchButton, renderNumberedOptions } from '../../src/engine/buttons.js';
-import { addBusinessDays, bogotaDate } from '../../src/engine/dates.js';
+import { addBusinessDays, bogotaDate } from '../../src/core/index.js';
 import { computeOffers, evaluateCounteroffer, type Verdict } from '../../src/engine/offers.js';
 import { BUILTIN_POLICY, type Policy } from '../../src/flows/index.js';
 
@@ -57,9 +57,10 @@ describe('counter-offers', () => {
     assert.equal(judge(undefined, 24), 'countered: cuotas_12 12x10288 = 123456');
   });
 
-  it('read an amount alone as a monthly installment, taking the shortest plan that fits it', () => {
-    assert.equal(judge(50_000, undefined, 'puedo pagar 50 mil mensuales'), 'accepted: cuotas_3 3x37037 = 111110');
-    assert.equal(judge(15_000, undefined, 'puedo 15 mil al mes'), 'accepted: cuotas_9 9x13718 = 123456');
+  it('read an amount alone as a monthly installment, accepted exactly: that amount, the last installment what is left', () => {
+    assert.equal(judge(50_000, undefined, 'puedo pagar 50 mil mensuales'), 'accepted: cuotas_3_propuesta 3x50000 = 111110');
+    assert.equal(judge(37_037, undefined, 'puedo 37.037 al mes'), 'accepted: cuotas_3 3x37037 = 111110');
+    assert.equal(judge(15_000, undefined, 'puedo 15 mil al mes'), 'accepted: cuotas_9_propuesta 9x15000 = 123456');
     assert.equal(judge(5_000, undefined, 'puedo 5 mil al mes'), 'countered: cuotas_12 12x10288 = 123456');
   });
 
@@ -71,7 +72,8 @@ describe('counter-offers', () => {
 
   it('check an amount with a number of installments together', () => {
     assert.equal(judge(40_000, 3, 'cuotas de 40 mil a 3 meses'), 'accepted: cuotas_3 3x37037 = 111110');
-    assert.equal(judge(20_000, 3, 'cuotas de 20 mil a 3 meses'), 'accepted: cuotas_6 6x19548 = 117283');
+    // 3 installments of 20 mil do not reach the total: countered (never "accepted" as something else), 20 mil in 6.
+    assert.equal(judge(20_000, 3, 'cuotas de 20 mil a 3 meses'), 'countered: cuotas_6_propuesta 6x20000 = 117283');
   });
 
   it('say missing without a figure', () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  ACTIONS,
   checkFlowText,
   checkPoliciesText,
   flowToMermaid,
@@ -94,7 +95,7 @@ describe('flow files', () => {
 
   it('report an unknown action, variable and intent', () => {
     assert.deepEqual(problems(VALID.replace('action: find_debtor', 'action: buscar_deudor')), [
-      "prueba.yaml:16:13: unknown action 'buscar_deudor'; known: find_debtor, select_portfolio, compute_offers, select_plan, evaluate_counteroffer, set_due_date, record_agreement, record_dispute, data_request, handoff, opt_out, close_conversation",
+      `prueba.yaml:16:13: unknown action 'buscar_deudor'; known: ${Object.keys(ACTIONS).join(', ')}`,
       "prueba.yaml:18:18: 'outcome: found' but state 'buscar' has no action",
       // Without the identifying action, 'deuda' is reachable by anyone.
       "prueba.yaml:22:10: '{{nombre}}' shows debt details in 'deuda', which a debtor can reach before the cédula matches (Ley 2300 art. 4); guard the message with if: identificado",
@@ -131,6 +132,10 @@ describe('flow files', () => {
     assert.match(problems(VALID.replace('"Hola, ¿me regala su cédula?"', '"Hola, su saldo es {{saldo_total}}"'))[0] ?? '', /'\{\{saldo_total\}\}' shows debt details in 'inicio'.*Ley 2300 art\. 4/);
     assert.match(problems(VALID.replace('"Gracias"', '"¿Por qué no ha pagado?"'))[0] ?? '', /never ask the debtor why they did not pay \(Ley 2300 de 2023, art\. 7\)/);
     assert.match(problems(VALID.replace('"Gracias"', '"Si no paga lo reportamos a Datacrédito"'))[0] ?? '', /credit-bureau report \(Ley 1266/);
+    assert.match(problems(VALID.replace('"Gracias"', '"Será reportado en centrales de riesgo"'))[0] ?? '', /credit-bureau report \(Ley 1266/);
+    assert.match(problems(VALID.replace('"Gracias"', '"Si paga hoy, sale del reporte de inmediato"'))[0] ?? '', /clears a credit-bureau report at once \(Ley 1266/);
+    // Explaining the law is not a threat: the shipped flow answers questions about Datacrédito so.
+    assert.deepEqual(problems(VALID.replace('"Gracias"', '"Quien reporta a Datacrédito es la entidad acreedora; la actualización sigue la Ley 1266."')), []);
     // Guarded by identificado, a message anyone can reach may use the debtor's name.
     const guarded = VALID.replace('    say: "Le paso con un asesor"', '    say:\n      - text: "{{nombre}}, le paso con un asesor"\n        if: identificado\n      - text: "Le paso con un asesor"\n        if: not identificado');
     assert.deepEqual(problems(guarded), []);
