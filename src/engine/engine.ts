@@ -50,6 +50,11 @@ import { CHANNELS, type ChannelName, type InboundMessage, type MessageHandler, t
 
 export interface EngineOptions {
   knex: Knex;
+  /**
+   * The debtor's signed links (src/agreements): the online payment page of an agreement
+   * (when a payment gateway is configured) and a paz y salvo's PDF. Absent: none are given.
+   */
+  agreementLinks?: { payment(reference: string): string | undefined; certificate(code: string): string | undefined };
   understander: Understander;
   /** The flows by name (or one flow). New conversations use `defaultFlow`. */
   flows: ReadonlyMap<string, Flow> | Flow;
@@ -189,6 +194,18 @@ export function createEngine(options: EngineOptions): Engine {
       },
       findDebtors: (cedula) => findDebtorsByCedula(session, cedula),
       activeAgreement: (debtorId) => findActiveAgreement(session, debtorId),
+      paymentLink: (reference) => options.agreementLinks?.payment(reference),
+      async paidAgreement(debtorId) {
+        const [row] = await session.query<{ reference: string; code: string }>(
+          `select a.reference, c.code from agreements a join paz_y_salvo c on c.agreement_id = a.id
+            where a.debtor_id = $1 and a.status = 'cumplido' and c.revoked_at is null order by a.id desc limit 1`,
+          [debtorId],
+          'acuerdo_paid_agreement',
+        );
+        if (!row) return undefined;
+        const link = options.agreementLinks?.certificate(row.code);
+        return { reference: row.reference, code: row.code, ...(link ? { link } : {}) };
+      },
       debtorById: (id) => findDebtorById(session, id),
       async policyFor(portfolioId) {
         if (portfolioId === null) return policies.defaultPolicy;

@@ -34,6 +34,7 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
   let base: string;
   let outbox: Outbox;
   let service: AgreementsService;
+  let engine: EngineFixture['engine'];
   const channel = capturingChannel('telegram');
   const policyFor = (name: string, override: unknown) => shippedFlows().policies.forPortfolio(name, override);
 
@@ -52,6 +53,7 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
     outbox = createOutbox({ knex: f.knex, log: quietLog, clock: f.clock, beforeSend: (row, now) => recheckBeforeSend(f.knex, row, now) });
     outbox.registerChannel(channel);
     service = createAgreementsService({ knex: f.knex, clock: f.clock, log: quietLog, signer, provider, agency: 'Cobranzas Andinas S.A.S.', publicUrl: base, templateLanguage: 'es_CO' });
+    engine = f.makeEngine({ agreementLinks: { payment: (ref) => service.paymentLink(ref), certificate: (code) => service.certificateLink(code) } });
     app.use(createAgreementsRouter({ knex: f.knex, clock: f.clock, log: quietLog, service, signer, adminToken: () => ADMIN }));
   });
 
@@ -72,8 +74,10 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
     const portfolioId = await insertPortfolio(f.knex, 'Cartera Prueba');
     const debtorId = await insertDebtor(f.knex, portfolioId, CARLOS);
     await f.knex('debtors').where({ id: debtorId }).update({ phone: '573001234567' });
-    const chat = new Chat(f.engine, 'tg-carlos', 'telegram', f.clock as never);
+    const chat = new Chat(engine, 'tg-carlos', 'telegram', f.clock as never);
     for (const text of ['hola', '93388915', '4567', 'quiero pagar', '3 cuotas', 'sí']) await chat.send(text);
+    // How to pay, right after the agreement: the payment link (a gateway is configured) and the reference.
+    assert.match(chat.text, /Puede pagar en línea \(PSE, tarjeta o Efecty\) aquí: http:\/\/127\.0\.0\.1:\d+\/pagar\/AC-[A-Z2-9]{6}\?exp=\d+&sig=/);
     const agreement = await f.knex('agreements').where({ debtor_id: debtorId }).first();
     assert.ok(agreement, 'the agreement is recorded');
     assert.equal(agreement.status, 'vigente');
@@ -179,6 +183,12 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
     assert.ok(!text.includes('93388915'), 'the full cédula never appears');
     execFileSync('pdftoppm', ['-png', '-r', '80', '-singlefile', pdfFile, path.join(ARTIFACTS, 'paz-y-salvo')]);
     assert.ok(fs.statSync(path.join(ARTIFACTS, 'paz-y-salvo.png')).size > 1000);
+
+    // Asked in the chat once paid, the bot gives the paz y salvo.
+    const later = new Chat(engine, 'tg-carlos', 'telegram', f.clock as never);
+    for (const text of ['hola', '93388915', '4567']) await later.send(text);
+    await later.send('¿me dan el paz y salvo?');
+    assert.match(later.text, new RegExp(`Su acuerdo ${reference} está pagado en su totalidad.*paz-y-salvo/${code}\\.pdf\\?exp=.*Código de verificación: ${code}`, 's'));
 
     // An expired link is refused (7 days).
     f.clock.time = bog('2027-01-05T10:00');

@@ -19,9 +19,9 @@ import { BUILTIN_POLICY } from '../../src/flows/index.js';
 import { createAgreementsRouter } from '../../src/http/agreements-routes.js';
 import { createLogger } from '../../src/log.js';
 import type { Knex } from '../../src/store/db.js';
-import { bog, debtor, portfolio } from '../compliance/seed.js';
+import { bog } from '../compliance/seed.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
-import { recordAgreement } from './support.js';
+import { insertDebtorAt, insertPortfolioAt, recordAgreement } from './support.js';
 
 const log = createLogger({ level: 'silent', pretty: false });
 const ADMIN = 'test-admin-token-0123456789';
@@ -41,7 +41,7 @@ describe('payments and broken promises', () => {
     db = await freshDatabase();
     knex = db.knex;
     clock = new ManualClock(bog('2026-12-01T10:00'));
-    portfolioId = await portfolio(knex);
+    portfolioId = await insertPortfolioAt(knex, 'Cartera Prueba', clock.now());
     service = createAgreementsService({ knex, clock, log, agency: 'Cobranzas Andinas S.A.S.', publicUrl: 'https://bot.example.com', templateLanguage: 'es_CO' });
     const app = express();
     app.use(createAgreementsRouter({ knex, clock, log, service, adminToken: () => ADMIN }));
@@ -56,7 +56,7 @@ describe('payments and broken promises', () => {
   });
 
   async function agreement(total: number, installments: number, firstDueDate: string) {
-    const d = await debtor(knex, portfolioId);
+    const d = await insertDebtorAt(knex, portfolioId, clock.now());
     const reference = ref();
     const id = await recordAgreement(knex, { debtorId: d.id, portfolioId, reference, total, installments, firstDueDate, at: clock.now() });
     return { id, reference, cedula: d.cedula, debtorId: d.id };

@@ -109,13 +109,11 @@ export function notificationBody(paymentId: string): Record<string, unknown> {
 /** An outbound channel that records what it was asked to send. */
 export function capturingChannel(name: OutboundChannel['name']): OutboundChannel & { sent: { to: string; replies: Reply[] }[] } {
   const sent: { to: string; replies: Reply[] }[] = [];
-  let n = 0;
   return {
     name,
     sent,
     async send(to, replies) {
       sent.push({ to, replies });
-      return { externalId: `out-${++n}` };
     },
   };
 }
@@ -126,7 +124,7 @@ export async function recordAgreement(
   o: { debtorId: number; portfolioId: number; reference: string; total: number; installments: number; firstDueDate: string; channel?: string; userId?: string; at: Date },
 ): Promise<number> {
   const [conv] = (await knex('conversations')
-    .insert({ channel: o.channel ?? 'telegram', user_id: o.userId ?? `u-${o.reference}`, debtor_id: o.debtorId, portfolio_id: o.portfolioId, state: 'finalizar_conversacion', status: 'closed', opened_at: o.at, last_activity_at: o.at })
+    .insert({ context: {}, channel: o.channel ?? 'telegram', user_id: o.userId ?? `u-${o.reference}`, debtor_id: o.debtorId, portfolio_id: o.portfolioId, state: 'finalizar_conversacion', status: 'closed', opened_at: o.at, last_activity_at: o.at })
     .returning('id')) as { id: string }[];
   const installmentAmount = Math.ceil(o.total / o.installments);
   const [a] = (await knex('agreements')
@@ -159,4 +157,21 @@ export async function recordAgreement(
     })),
   );
   return a!.id;
+}
+
+let cedulas = 52_300_000;
+
+/** A portfolio, its timestamps from the test's clock. */
+export async function insertPortfolioAt(knex: Knex, name: string, at: Date): Promise<number> {
+  const [row] = (await knex('portfolios').insert({ name, created_at: at, updated_at: at }).returning('id')) as { id: number }[];
+  return row!.id;
+}
+
+/** A debtor with a phone on file, its timestamps from the test's clock. */
+export async function insertDebtorAt(knex: Knex, portfolioId: number, at: Date): Promise<{ id: number; cedula: string }> {
+  const cedula = String(++cedulas);
+  const [row] = (await knex('debtors')
+    .insert({ portfolio_id: portfolioId, cedula, nombre_del_cliente: 'ANA PÉREZ', saldo_total: 1_000_000, banco: 'BANCO DE PRUEBA S.A.', phone: `57300${cedula.slice(-7)}`, created_at: at, updated_at: at })
+    .returning('id')) as { id: number }[];
+  return { id: row!.id, cedula };
 }
