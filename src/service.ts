@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import type { Config } from './core/index.js';
+import { systemClock, type Clock } from './core/index.js';
+import { createChannelPorts } from './channel-ports.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
 import { migrateLatest, openDatabase, type Database, type Knex } from './store/db.js';
@@ -8,6 +10,7 @@ import { loadDemoDataIfEmpty } from './store/demo.js';
 import path from 'node:path';
 import { createEngine, createOutbox, type Engine, type Outbox } from './engine/index.js';
 import { loadFlowCatalog } from './flows/index.js';
+import { warnUnverifiedPortfolios } from './engine/identity.js';
 import { CHAT_API_PATH, createChatRouter } from './http/chat-routes.js';
 import { createKnexLlmCallRecorder, createUnderstander, detectCedula } from './nlu/index.js';
 import { createChatRateLimiter, operationsRoutes } from './http/admin/index.js';
@@ -16,6 +19,9 @@ import { loadChannels, type ChannelAdapter } from '../channels/index.js';
 import { templateAwareOutbound } from './campaigns/index.js';
 import { recheckBeforeSend } from './compliance/index.js';
 import { createLifecycleScheduler, createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './scheduler/index.js';
+import { agreementJobs, createAgreementsService, createLinkSigner, createMercadoPagoProvider } from './agreements/index.js';
+import { createAgreementsRouter } from './http/agreements-routes.js';
+import { randomBytes } from 'node:crypto';
 
 export interface RunningService {
   /** The URL a person opens, e.g. http://localhost:3000 */
@@ -35,7 +41,16 @@ export interface RunningService {
  * Composes the service: database (migrated, demo data when empty), HTTP app, and
  * whatever channels and jobs the configuration enables. Returns once it listens.
  */
-export async function startService(config: Config, log: Logger): Promise<RunningService> {
+export interface ServiceOptions {
+  /**
+   * The one clock every component reads "now" from (default: the system's). Tests pass
+   * a ManualClock to drive a whole lifecycle at any date.
+   */
+  clock?: Clock;
+}
+
+export async function startService(config: Config, log: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+  const clock = options.clock ?? systemClock;
   const database = await openDatabase(config, log);
   const { knex } = database;
   const closers: (() => Promise<void>)[] = [];
@@ -47,18 +62,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
   try {
     const applied = await migrateLatest(knex);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
-    if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log);
+    if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log, clock.now());
 
     // The conversation engine: flows checked first (a broken flow never starts), the
     // NLU, the outbox and its retry worker, and the REST chat API (channel "api").
     const { flows, policies } = loadFlowCatalog(path.resolve(config.FLOWS_DIR));
+    // Ley 2300 art. 4: a portfolio that asks no second identity fact is named at every start.
+    await warnUnverifiedPortfolios(knex, policies, log);
     // Campaigns, reminders and timeout warnings get the compliance guard's last look before sending.
-    const outbox = createOutbox({ knex, log, beforeSend: (row, now) => recheckBeforeSend(knex, row, now) });
+    const outbox = createOutbox({ knex, log, clock, beforeSend: (row, now) => recheckBeforeSend(knex, row, now) });
     outbox.start(config.OUTBOX_POLL_MS);
     closers.push(() => outbox.stop());
     // Operations: runtime settings (read live by the NLU, the engine and the rate limits),
     // turn statistics, alerts and the handoff queue (agent replies leave through the outbox).
-    const ops = await startOps({ knex, config, log, dispatch: (ids) => outbox.dispatch(ids) });
+    const ops = await startOps({ knex, config, log, clock, dispatch: (ids) => outbox.dispatch(ids) });
     closers.push(() => ops.stop());
     const understander = await createUnderstander({
       settings: () => ops.settings.nlu(),
@@ -66,9 +83,30 @@ export async function startService(config: Config, log: Logger): Promise<Running
       recorder: observeLlmCalls(createKnexLlmCallRecorder(knex)),
       log,
     });
+    // After the agreement: payments (Mercado Pago when configured, the bank's file), signed links, paz y salvo.
+    const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+    if (!config.LINK_SIGNING_SECRET) log.warn('LINK_SIGNING_SECRET is not set: paz y salvo and payment links will stop working when this process restarts');
+    const signer = createLinkSigner({ secret: config.LINK_SIGNING_SECRET ?? randomBytes(32).toString('hex'), publicUrl, clock });
+    const provider =
+      config.MERCADOPAGO_ACCESS_TOKEN && config.MERCADOPAGO_WEBHOOK_SECRET
+        ? createMercadoPagoProvider({ accessToken: config.MERCADOPAGO_ACCESS_TOKEN, webhookSecret: config.MERCADOPAGO_WEBHOOK_SECRET, clock })
+        : undefined;
+    const agreements = createAgreementsService({
+      knex,
+      clock,
+      log,
+      signer,
+      provider,
+      agency: config.AGENCY_NAME,
+      publicUrl,
+      templateLanguage: config.CAMPAIGN_TEMPLATE_LANGUAGE,
+      dispatch: (ids) => void outbox.dispatch(ids),
+    });
     const engine = observeTurns(
       createEngine({
         knex,
+        clock,
+        agreementLinks: { payment: (reference) => agreements.paymentLink(reference), certificate: (code) => agreements.certificateLink(code) },
         understander,
         flows,
         policies,
@@ -82,13 +120,27 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
     // Lifecycle jobs (timeouts hourly, retention, archive 06:00, rollup 07:00, America/Bogota);
     // each tick runs once across instances. SCHEDULER_ENABLED=false leaves them to other instances.
-    const scheduler = createLifecycleScheduler({ knex, config, log, engine, outbox, tierLimits: () => ops.settings.current().timeouts });
+    const scheduler = createLifecycleScheduler({
+      knex,
+      config,
+      log,
+      clock,
+      engine,
+      outbox,
+      tierLimits: () => ops.settings.current().timeouts,
+      moreJobs: agreementJobs({
+        policyFor: (name, override) => policies.forPortfolio(name, override),
+        paymentLink: (reference) => agreements.paymentLink(reference),
+        templateLanguage: config.CAMPAIGN_TEMPLATE_LANGUAGE,
+        dispatch: (ids) => void outbox.dispatch(ids),
+      }),
+    });
     if (config.SCHEDULER_ENABLED) scheduler.start();
     closers.push(() => scheduler.stop());
 
     // The channels the configuration enables: their routes before the body parser,
     // WebSocket upgrades on the server, their replies through the outbox.
-    const channels = await loadChannels({ handler: engine, knex, config, log });
+    const channels = await loadChannels(createChannelPorts({ knex, clock, engine, log, config }));
     // templateAwareOutbound: campaign rows holding a WhatsApp template go through the adapter's sendTemplate.
     for (const channel of channels) outbox.registerChannel(templateAwareOutbound(channel));
 
@@ -96,11 +148,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
       knex,
       config,
       log,
+      clock,
       routes: [
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
-        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula }) },
+        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula, clock }) },
         { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
-        ...operationsRoutes({ knex, config, log, ops }),
+        { path: '/', router: createAgreementsRouter({ knex, clock, log, service: agreements, signer, adminToken: () => config.ADMIN_TOKEN }) },
+        ...operationsRoutes({ knex, config, log, clock, ops }),
       ],
       beforeBodyParsers: (a) => {
         for (const channel of channels) channel.mount?.(a);

@@ -22,6 +22,19 @@ export interface InboundMessage {
   at: Date;
   /** Channel-specific address data to keep on the conversation (e.g. a Bot Framework reference). */
   channelRef?: unknown;
+  /**
+   * The sender's phone as the platform itself proves it (WhatsApp: the number the
+   * message came from). Only channels whose platform verifies the number set it; the
+   * engine honours it only for WhatsApp (Cloud and Web). Any format: +57, spaces…
+   */
+  verifiedPhone?: string;
+  /**
+   * A contact card the sender shared (Telegram's "Compartir mi número" button, or a
+   * contact forwarded from the address book). `userId` is the platform's id of the
+   * person the card belongs to, when it has one: the engine counts the phone as the
+   * sender's only when `userId` equals `from` (their own card, proved by the platform).
+   */
+  contact?: { phone: string; userId?: string };
 }
 
 export interface Button {
@@ -33,6 +46,12 @@ export interface Button {
 export interface Reply {
   text: string;
   buttons?: Button[];
+  /**
+   * The label of a button that asks the debtor to share their own phone number, where
+   * the platform can prove it (Telegram's request_contact keyboard button). Channels
+   * without such a button leave it out; the text says what to do without it.
+   */
+  requestContact?: string;
 }
 
 /** What a channel reports after delivering replies. */

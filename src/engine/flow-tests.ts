@@ -173,9 +173,11 @@ export interface FlowTestDeps {
 
 /** Inserts (or updates) the file's portfolios and debtors. */
 export async function loadFlowTestFixtures(knex: Knex, file: FlowTestFile): Promise<void> {
+  // The file's "now": the database stamps no domain time itself.
+  const loadedAt = new Date(file.now);
   for (const p of file.portfolios) {
     const [row] = (await knex('portfolios')
-      .insert({ name: p.name, policy: JSON.stringify(p.policy ?? {}) })
+      .insert({ name: p.name, policy: JSON.stringify(p.policy ?? {}), created_at: loadedAt, updated_at: loadedAt })
       .onConflict('name')
       .merge(['policy'])
       .returning('id')) as { id: number }[];
@@ -197,6 +199,8 @@ export async function loadFlowTestFixtures(knex: Knex, file: FlowTestFile): Prom
           phone: d.telefono ?? null,
           fecha_expedicion: d.fecha_expedicion ?? null,
           numero_obligacion: d.numero_obligacion ?? null,
+          created_at: loadedAt,
+          updated_at: loadedAt,
         })
         .onConflict(['portfolio_id', 'cedula'])
         .merge();

@@ -49,6 +49,9 @@ const DEBTOR_KEYS: readonly string[] = Object.keys(
   }),
 );
 
+/** What a third party's conversation keeps of its context: bookkeeping, nothing of the debt. */
+const KEPT_FOR_THIRD_PARTY: ReadonlySet<string> = new Set([IDENTITY_KEY, 'intentos_documento', '_aviso_asesor', 'motivo_asesor']);
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined;
 }
@@ -242,10 +245,11 @@ export const IDENTITY_ACTIONS = {
       candidatos: state?.candidatos,
       registrados: fresh && known !== null ? [...recorded, known] : [...recorded],
     };
-    const debtorKeys = Object.fromEntries(DEBTOR_KEYS.map((k) => [k, undefined]));
+    // Everything the conversation learned about the debt goes: only its own bookkeeping stays.
+    const forget = Object.fromEntries(Object.keys(scope).filter((k) => !KEPT_FOR_THIRD_PARTY.has(k)).map((k) => [k, undefined]));
     return {
       outcome: 'ok',
-      set: { ...debtorKeys, carteras: undefined, ...clearPending(), [IDENTITY_KEY]: next },
+      set: { ...forget, ...clearPending(), [IDENTITY_KEY]: next },
       effects: first || fresh ? [{ kind: 'third_party', debtorId: fresh ? known : null, relation }] : [],
     };
   },

@@ -8,7 +8,9 @@
  *
  * Pure functions: the actions (actions.ts) use them; the engine writes the attempts.
  */
-import type { VerificationMethod } from '../flows/policies.js';
+import type { Knex } from 'knex';
+import type { PolicySet, VerificationMethod } from '../flows/policies.js';
+import type { Logger } from '../log.js';
 import { issueDatesIn, lastDigits } from '../store/identity-columns.js';
 
 /** The context key of the verification state (engine-private: `_` keys never leave the engine). */
@@ -110,4 +112,28 @@ export function judgeAnswer(method: AskedMethod, d: IdentityFacts, text: string,
   if (!given) return 'unreadable';
   const onFile = lastDigits(fact(d, method));
   return onFile !== undefined && given === onFile ? 'ok' : 'wrong';
+}
+
+/**
+ * Startup: names every portfolio whose policy says `verification: ninguna` (in
+ * policies.yaml or in its database override), with a warning: its debts are disclosed
+ * on the cédula alone, which Ley 2300 art. 4 does not consider proof. Returns the names.
+ */
+export async function warnUnverifiedPortfolios(knex: Knex, policies: PolicySet, log: Logger): Promise<string[]> {
+  const rows = (await knex('portfolios').select('name', 'policy')) as { name: string; policy: unknown }[];
+  const names = new Set<string>();
+  if (policies.defaultPolicy.verification === 'ninguna') names.add('(default)');
+  for (const name of policies.portfolioNames) if (policies.forPortfolio(name).verification === 'ninguna') names.add(name);
+  for (const r of rows) {
+    const policy = policies.forPortfolio(r.name, r.policy);
+    if (policy.verification === 'ninguna') names.add(r.name);
+    else names.delete(r.name);
+  }
+  for (const portfolio of names) {
+    log.warn(
+      { portfolio },
+      `portfolio '${portfolio}' has verification: ninguna: its debts are disclosed on the cédula alone, without a second fact (Ley 2300 art. 4)`,
+    );
+  }
+  return [...names];
 }

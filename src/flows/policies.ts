@@ -151,6 +151,8 @@ export interface PolicySet {
    * column), else policies.yaml's entry for its name, else the default.
    */
   forPortfolio(name: string | undefined, databaseOverride?: unknown): Policy;
+  /** The portfolios policies.yaml names (as written). */
+  readonly portfolioNames: readonly string[];
 }
 
 export function createPolicySet(defaults: Policy = BUILTIN_POLICY, portfolios: ReadonlyMap<string, RawPolicy | null> = new Map()): PolicySet {
@@ -158,6 +160,7 @@ export function createPolicySet(defaults: Policy = BUILTIN_POLICY, portfolios: R
   for (const [name, raw] of portfolios) resolved.set(name.toLowerCase(), fromRaw(defaults, raw));
   return {
     defaultPolicy: defaults,
+    portfolioNames: [...portfolios.keys()],
     forPortfolio(name, databaseOverride) {
       const base = (name && resolved.get(name.toLowerCase())) || defaults;
       if (databaseOverride && typeof databaseOverride === 'object' && Object.keys(databaseOverride).length) {

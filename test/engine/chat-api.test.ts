@@ -1,11 +1,12 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/index.js';
 import { createApp } from '../../src/http/app.js';
 import { CHAT_API_PATH, createChatRouter } from '../../src/http/chat-routes.js';
 import { detectCedula } from '../../src/nlu/index.js';
-import { CARLOS, engineFixture, insertDebtor, insertPortfolio, quietLog, type EngineFixture } from './support/harness.js';
+import { CARLOS, CARLOS_DIGITS, engineFixture, insertDebtor, insertPortfolio, quietLog, type EngineFixture } from './support/harness.js';
 
 describe('the REST chat API (/api/v1/chat)', function () {
   let f: EngineFixture;
@@ -15,8 +16,8 @@ describe('the REST chat API (/api/v1/chat)', function () {
   before(async () => {
     f = await engineFixture();
     await insertDebtor(f.knex, await insertPortfolio(f.knex, 'Demo'), CARLOS);
-    const router = createChatRouter({ engine: f.engine, detectCedula, clock: f.clock.now });
-    const app = createApp({ knex: f.knex, config: loadConfig({ LOG_LEVEL: 'silent' }), log: quietLog, routes: [{ path: CHAT_API_PATH, router }] });
+    const router = createChatRouter({ engine: f.engine, detectCedula, clock: f.clock });
+    const app = createApp({ clock: testClock(), knex: f.knex, config: loadConfig({ LOG_LEVEL: 'silent' }), log: quietLog, routes: [{ path: CHAT_API_PATH, router }] });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${CHAT_API_PATH}`;
@@ -44,7 +45,14 @@ describe('the REST chat API (/api/v1/chat)', function () {
     assert.deepEqual(Object.keys(hello.body).sort(), ['context', 'conversation_id', 'current_state', 'duplicate', 'replies', 'status']);
     assert.deepEqual(hello.body.context, {}, 'nothing about any debt before identification');
 
-    const id = await post('/message', { user_id: 'web-1', message: '93388915' });
+    const asked = await post('/message', { user_id: 'web-1', message: '93388915' });
+    assert.equal(asked.body.current_state, 'verificar_identidad');
+    // Ley 2300 art. 4: the cédula alone proves nothing; the API's context says nothing of the debtor.
+    for (const key of ['identificado', 'nombre', 'Nombre_del_cliente', 'banco', 'saldo_total', 'cedula', 'oferta_1']) {
+      assert.equal((asked.body.context as Record<string, unknown>)[key], undefined, key);
+    }
+    assert.doesNotMatch(JSON.stringify(asked.body), /Carlos|CARLOS|TUYA|123456|\$/);
+    const id = await post('/message', { user_id: 'web-1', message: CARLOS_DIGITS });
     assert.equal(id.body.conversation_id, hello.body.conversation_id);
     assert.equal(id.body.current_state, 'informar_deuda');
     assert.equal((id.body.context as Record<string, unknown>).saldo_total, 123456);
@@ -68,6 +76,7 @@ describe('the REST chat API (/api/v1/chat)', function () {
   it('returns the historial of a conversation with NLU and states', async () => {
     const first = await post('/message', { user_id: 'web-2', message: 'hola' });
     await post('/message', { user_id: 'web-2', message: '93388915' });
+    await post('/message', { user_id: 'web-2', message: CARLOS_DIGITS });
     const res = await fetch(`${base}/historial/${first.body.conversation_id as string}`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { user_id: string; current_state: string; messages: Record<string, unknown>[] };
@@ -77,7 +86,8 @@ describe('the REST chat API (/api/v1/chat)', function () {
       body.messages.filter((m) => m.direction === 'in').map((m) => [m.text, m.intent, m.nlu_source, m.previous_state, m.next_state]),
       [
         ['hola', 'saludo', 'rules', 'inicial', 'inicial'],
-        ['93388915', 'identificacion', 'cedula', 'inicial', 'informar_deuda'],
+        ['93388915', 'identificacion', 'cedula', 'inicial', 'verificar_identidad'],
+        [CARLOS_DIGITS, 'fuera_de_tema', 'rules', 'verificar_identidad', 'informar_deuda'],
       ],
     );
     assert.equal((await fetch(`${base}/historial/not-a-uuid`)).status, 400);

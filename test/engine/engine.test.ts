@@ -4,7 +4,7 @@ import { createEngine, type Engine } from '../../src/engine/engine.js';
 import type { InboundMessage, OutboundChannel, Reply } from '../../src/core/index.js';
 import { parseFlow } from '../../src/flows/index.js';
 import { createKnex } from '../../src/store/db.js';
-import { CARLOS, Chat, engineFixture, insertDebtor, insertPortfolio, quietLog, type EngineFixture } from './support/harness.js';
+import { CARLOS, CARLOS_DIGITS, Chat, engineFixture, insertDebtor, insertPortfolio, quietLog, type EngineFixture } from './support/harness.js';
 
 interface MessageRow {
   id: number;
@@ -45,26 +45,30 @@ describe('the conversation engine', function () {
   it('stores every inbound and outbound message with its NLU result and previous and next state', async () => {
     const chat = new Chat(f.engine);
     await chat.send('hola');
-    const r = await chat.send('mi cédula es 93388915');
+    const asked = await chat.send('mi cédula es 93388915');
+    assert.equal(asked.state, 'verificar_identidad');
+    assert.equal(asked.previousState, 'inicial');
+    const r = await chat.send(CARLOS_DIGITS);
     assert.equal(r.state, 'informar_deuda');
-    assert.equal(r.previousState, 'inicial');
+    assert.equal(r.previousState, 'verificar_identidad');
     const rows = await messagesOf(f.knex, r.conversationId);
     const inbound = rows.filter((m) => m.direction === 'in');
     assert.deepEqual(
       inbound.map((m) => [m.text, m.intent, m.nlu_source, m.previous_state, m.next_state]),
       [
         ['hola', 'saludo', 'rules', 'inicial', 'inicial'],
-        ['mi cédula es 93388915', 'identificacion', 'cedula', 'inicial', 'informar_deuda'],
+        ['mi cédula es 93388915', 'identificacion', 'cedula', 'inicial', 'verificar_identidad'],
+        [CARLOS_DIGITS, 'fuera_de_tema', 'rules', 'verificar_identidad', 'informar_deuda'],
       ],
     );
     assert.deepEqual(inbound[1]?.entities, { cedula: '93388915' });
     const outbound = rows.filter((m) => m.direction === 'out');
-    assert.equal(outbound.length, 4, 'two greetings, then the two messages of informar_deuda');
+    assert.equal(outbound.length, 5, 'two greetings, the identity question, then the two messages of informar_deuda');
     assert.ok(outbound.every((m) => m.intent !== null && m.previous_state !== null && m.next_state !== null));
     assert.match(outbound.at(-1)?.text ?? '', /\$123\.456/);
     const conv = await f.knex('conversations').where({ id: r.conversationId }).first();
     assert.equal(conv.debtor_id !== null, true, 'the debtor is bound to the conversation');
-    assert.equal(conv.message_count, 2);
+    assert.equal(conv.message_count, 3);
   });
 
   it('answers a repeated delivery once: the repeat is marked duplicate, gets no reply and is not stored', async () => {
@@ -228,9 +232,11 @@ describe('the conversation engine', function () {
     assert.equal(handoff.status, 'handoff');
     // An agent gives the conversation back to the bot, outside the engine.
     await f.knex('conversations').where({ id: handoff.conversationId }).update({ status: 'open', state: 'inicial' });
-    const back = await chat.send('93388915');
-    assert.equal(back.conversationId, handoff.conversationId);
-    assert.equal(back.state, 'informar_deuda', 'the bot answers again, from the state the agent left');
+    const asked = await chat.send('93388915');
+    assert.equal(asked.conversationId, handoff.conversationId);
+    assert.equal(asked.state, 'verificar_identidad', 'the bot answers again, from the state the agent left');
+    const back = await chat.send(CARLOS_DIGITS);
+    assert.equal(back.state, 'informar_deuda');
     // The scheduler closes it for inactivity.
     await f.knex('conversations').where({ id: back.conversationId }).update({ status: 'closed', close_reason: 'timeout' });
     const fresh = await chat.send('hola');
@@ -238,7 +244,7 @@ describe('the conversation engine', function () {
     assert.equal(fresh.state, 'inicial');
     const old = await f.knex('conversations').where({ id: back.conversationId }).first();
     assert.equal(old.close_reason, 'timeout', 'the closed conversation was not written over');
-    assert.equal(old.message_count, 3);
+    assert.equal(old.message_count, 4);
   });
 
   it('rolls the whole turn back when a write fails: no half-saved turn, and the next try works', async () => {
@@ -255,7 +261,8 @@ describe('the conversation engine', function () {
       assert.equal(await f.knex('outbox').where({ conversation_id: start.conversationId }).count<{ n: string }[]>('* as n').then((r) => Number(r[0]?.n)), 1);
       const retry = await chat.send('93388915', { messageId: 'boom-1' });
       assert.equal(retry.duplicate, false, 'a failed delivery can be retried with the same id');
-      assert.equal(retry.state, 'informar_deuda');
+      assert.equal(retry.state, 'verificar_identidad');
+      assert.equal((await chat.send(CARLOS_DIGITS)).state, 'informar_deuda');
     } finally {
       await f.knex.raw('drop trigger boom on messages');
       await f.knex.raw('drop function fail_on_boom()');

@@ -31,10 +31,12 @@ describe('acuerdo shell', function () {
   after(async () => fs.rm(dataDir, { recursive: true, force: true }));
 
   it('chats on a fresh data directory with the demo portfolio: state, NLU and numbered buttons each turn', async () => {
-    const { code, stdout } = await shell(['hola', 'mi cedula es 93.388.915', '1', '/salir'], dataDir);
+    // The demo's Carlos has 3001234567 on file: the identity question asks its last 4 digits.
+    const { code, stdout } = await shell(['hola', 'mi cedula es 93.388.915', '4567', '1', '/salir'], dataDir);
     assert.equal(code, 0, stdout);
     assert.match(stdout, /estado: inicial → inicial\s+NLU: saludo/);
-    assert.match(stdout, /estado: inicial → informar_deuda\s+NLU: identificacion \([\d.]+, cedula\) \{"cedula":"93388915"\}/);
+    assert.match(stdout, /estado: inicial → verificar_identidad\s+NLU: identificacion \([\d.]+, cedula\) \{"cedula":"93388915"\}/);
+    assert.match(stdout, /estado: verificar_identidad → informar_deuda/);
     assert.match(stdout, /COMPAÑÍA DE FINANCIAMIENTO TUYA S\.A\. por \$123\.456/);
     assert.match(stdout, /1\. Ver opciones de pago\n\s+2\. Hablar con un asesor/);
     assert.match(stdout, /estado: informar_deuda → proponer_planes_pago/);

@@ -34,9 +34,16 @@ export interface DebtorSeed {
   hasta6?: number | null;
   hasta12?: number | null;
   tier?: string;
+  /** The identity facts (Ley 2300 art. 4): the mobile on file, the cédula's issue date, the obligation number. */
+  phone?: string | null;
+  fechaExpedicion?: string | null;
+  numeroObligacion?: string | null;
 }
 
-/** The seed system's example debtor. */
+/** The last 4 digits of CARLOS's mobile on file: the answer to the identity question. */
+export const CARLOS_DIGITS = '4567';
+
+/** The seed system's example debtor (mobile on file 3001234567). */
 export const CARLOS: DebtorSeed = {
   cedula: '93388915',
   nombre: 'CARLOS FAJARDO',
@@ -47,10 +54,16 @@ export const CARLOS: DebtorSeed = {
   hasta3: 111110,
   hasta6: 117283,
   hasta12: 123456,
+  phone: '573001234567',
 };
 
+/** When the fixtures were loaded: a fixed time (the database stamps no domain time itself). */
+const FIXTURES_AT = new Date('2026-11-01T15:00:00Z');
+
 export async function insertPortfolio(knex: Knex, name: string, policy: Record<string, unknown> = {}): Promise<number> {
-  const [row] = (await knex('portfolios').insert({ name, policy: JSON.stringify(policy) }).returning('id')) as { id: number }[];
+  const [row] = (await knex('portfolios')
+    .insert({ name, policy: JSON.stringify(policy), created_at: FIXTURES_AT, updated_at: FIXTURES_AT })
+    .returning('id')) as { id: number }[];
   return (row as { id: number }).id;
 }
 
@@ -68,6 +81,11 @@ export async function insertDebtor(knex: Knex, portfolioId: number, d: DebtorSee
       hasta_6_cuotas: d.hasta6 ?? null,
       hasta_12_cuotas: d.hasta12 ?? null,
       tier: d.tier ?? 'default',
+      phone: d.phone ?? null,
+      fecha_expedicion: d.fechaExpedicion ?? null,
+      numero_obligacion: d.numeroObligacion ?? null,
+      created_at: FIXTURES_AT,
+      updated_at: FIXTURES_AT,
     })
     .returning('id')) as { id: number }[];
   return (row as { id: number }).id;
@@ -94,9 +112,9 @@ export async function engineFixture(options: { understander?: Understander; engi
   const clock = new TestClock();
   const understander = options.understander ?? keywordUnderstander();
   const { flows, policies } = shippedFlows();
-  const outbox = createOutbox({ knex: db.knex, log: quietLog, clock: clock.now });
+  const outbox = createOutbox({ knex: db.knex, log: quietLog, clock });
   const makeEngine = (overrides: Partial<EngineOptions> = {}) =>
-    createEngine({ knex: db.knex, understander, flows, policies, log: quietLog, clock: clock.now, outbox, ...options.engine, ...overrides });
+    createEngine({ knex: db.knex, understander, flows, policies, log: quietLog, clock, outbox, ...options.engine, ...overrides });
   return { db, knex: db.knex, engine: makeEngine(), outbox, clock, understander, makeEngine };
 }
 
@@ -122,6 +140,12 @@ export class Chat {
       ...extra,
     });
     return this.last;
+  }
+
+  /** Gives the cédula, then answers the identity question (Ley 2300 art. 4) like the debtor would. */
+  async identify(cedula: string, answer: string): Promise<EngineTurnResult> {
+    await this.send(cedula);
+    return this.send(answer);
   }
 
   press(buttonId: string): Promise<EngineTurnResult> {
