@@ -97,6 +97,10 @@ describe('nlu: entities', () => {
       ['mañana', '2026-11-22'],
       ['el 20 de noviembre', '2027-11-20'],
       ['15/12/2026', '2026-12-15'],
+      ['cuando me paguen la prima', '2026-12-20'],
+      ['si pero empiezo en marzo', '2027-03-01'],
+      ['a finales de enero', '2027-01-31'],
+      ['el viernes 4 de diciembre', '2026-12-04'],
     ];
     for (const [text, date] of cases) {
       it(`${JSON.stringify(text)} → ${date}`, () => assert.equal(extractEntities(text, NOW).date, date));
