@@ -331,7 +331,14 @@ export async function runTurn(flow: Flow, conv: RunnerConversation, input: TurnI
 
   if (conv.escalate) {
     turn.setTurn(undefined);
-    await turn.enter(turn.state.fallback.goto, conv.escalate);
+    // Past the message limit a person takes it: follow the fallback targets (a menu first, say) to the handoff.
+    let target = turn.state.fallback.goto;
+    for (let hops = 0; hops < 3; hops++) {
+      const s = flow.states.get(target);
+      if (!s || s.action === 'handoff' || s.fallback.goto === target) break;
+      target = s.fallback.goto;
+    }
+    await turn.enter(target, conv.escalate);
     return turn.result('escalation');
   }
 

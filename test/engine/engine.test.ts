@@ -191,7 +191,11 @@ describe('the conversation engine', function () {
     const conv = await f.knex('conversations').where({ id: handoff.conversationId }).first();
     assert.equal(conv.handoff_reason, 'solicitar_asesor');
     assert.ok(conv.handoff_at);
-    const quiet = await chat.send('hola? sigue ahí?');
+    // Never silence: a short acknowledgement, then nothing more for a few minutes (the person answers).
+    const ack = await chat.send('hola? sigue ahí?');
+    assert.match(ack.replies[0]?.text ?? '', /Recibimos su mensaje/);
+    assert.equal(ack.status, 'handoff');
+    const quiet = await chat.send('aló');
     assert.deepEqual(quiet.replies, []);
     assert.equal(quiet.status, 'handoff');
     const stored = await f.knex('messages').where({ conversation_id: handoff.conversationId, text: 'hola? sigue ahí?' }).first();
