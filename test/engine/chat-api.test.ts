@@ -63,6 +63,13 @@ describe('the REST chat API (/api/v1/chat)', function () {
 
     const plans = await post('/message', { user_id: 'web-1', message: '', button_id: 'ver_opciones' });
     assert.equal(plans.body.current_state, 'proponer_planes_pago');
+    // Only debtor-safe values: never the negotiation floor, the policy's limits or the portfolio's internal name.
+    for (const body of [id.body, plans.body]) {
+      const context = body.context as Record<string, unknown>;
+      for (const key of ['oferta_minima', 'oferta_2', 'cuota_minima', 'cuotas_maximas', 'cartera', 'planes_extra']) assert.equal(context[key], undefined, key);
+      assert.deepEqual(Object.keys(context).filter((k) => k.startsWith('_')), []);
+      assert.doesNotMatch(JSON.stringify(body), /86\.?419/, 'the lowest cash amount (Oferta_2) never leaves the engine');
+    }
     assert.deepEqual(plans.body.replies.at(-1)?.buttons?.map((b) => b.id), ['contado', 'cuotas_3', 'cuotas_6', 'cuotas_12']);
     await post('/message', { user_id: 'web-1', message: 'Pago de contado: $98.765' });
     const done = await post('/message', { user_id: 'web-1', message: 'sí, confirmo' });
@@ -73,7 +80,7 @@ describe('the REST chat API (/api/v1/chat)', function () {
     assert.equal(agreement.channel, 'api');
   });
 
-  it('returns the historial of a conversation with NLU and states', async () => {
+  it('returns the historial of a conversation with NLU and states (the debtor who agreed above is reminded of the agreement)', async () => {
     const first = await post('/message', { user_id: 'web-2', message: 'hola' });
     await post('/message', { user_id: 'web-2', message: '93388915' });
     await post('/message', { user_id: 'web-2', message: CARLOS_DIGITS });
@@ -81,13 +88,13 @@ describe('the REST chat API (/api/v1/chat)', function () {
     assert.equal(res.status, 200);
     const body = (await res.json()) as { user_id: string; current_state: string; messages: Record<string, unknown>[] };
     assert.equal(body.user_id, 'web-2');
-    assert.equal(body.current_state, 'informar_deuda');
+    assert.equal(body.current_state, 'acuerdo_vigente');
     assert.deepEqual(
       body.messages.filter((m) => m.direction === 'in').map((m) => [m.text, m.intent, m.nlu_source, m.previous_state, m.next_state]),
       [
         ['hola', 'saludo', 'rules', 'inicial', 'inicial'],
         ['93388915', 'identificacion', 'cedula', 'inicial', 'verificar_identidad'],
-        [CARLOS_DIGITS, 'fuera_de_tema', 'rules', 'verificar_identidad', 'informar_deuda'],
+        [CARLOS_DIGITS, 'fuera_de_tema', 'rules', 'verificar_identidad', 'acuerdo_vigente'],
       ],
     );
     assert.equal((await fetch(`${base}/historial/not-a-uuid`)).status, 400);
