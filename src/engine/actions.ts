@@ -257,6 +257,8 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
         cuotas_necesarias: verdict.outcome === 'countered' ? verdict.needed : undefined,
         _cuotas_maximas: got.policy.maxInstallments,
         _cuota_minima: got.policy.minInstallment,
+        // "a 3 cuotas y la primera el 30": the date the debtor gave in the same message is honoured too, or refused with the reason.
+        ...firstDueFrom(str(req.scope.date), ports.today(), got.policy),
       },
     };
   },
@@ -373,6 +375,16 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
     return { outcome: 'ok', effects: [{ kind: 'close', reason: 'cerrada_por_flujo' }] };
   },
 };
+
+/** The first due date a message asked for, within the policy and on a business day; nothing when it named no date. */
+function firstDueFrom(date: string | undefined, today: string, policy: Policy): Record<string, unknown> {
+  if (!date) return { motivo_fecha: undefined, fecha_movida: undefined };
+  const limit = latestBusinessDay(addDays(today, policy.maxFirstDueDays), today);
+  if (date < today) return { motivo_fecha: 'pasada', fecha_limite: limit, fecha_movida: undefined };
+  const due = onBusinessDay(date);
+  if (due > limit) return { motivo_fecha: 'lejana', fecha_limite: limit, fecha_movida: undefined };
+  return { fecha_primer_pago: due, fecha_movida: due !== date ? date : undefined, motivo_fecha: undefined, fecha_limite: limit };
+}
 
 /** The latest business day on or before `isoDate`, not before `floor`. */
 function latestBusinessDay(isoDate: string, floor: string): string {

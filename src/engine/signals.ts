@@ -12,7 +12,7 @@ import { detectComplianceRequests } from '../compliance/opt-outs.js';
 import type { NluResult } from '../nlu/types.js';
 
 /** The questions the flow answers wherever the conversation is, then resumes. */
-export const QUESTIONS = ['como_pagar', 'referencia', 'paz_y_salvo', 'centrales', 'horario', 'quien_escribe', 'fecha'] as const;
+export const QUESTIONS = ['como_pagar', 'referencia', 'paz_y_salvo', 'centrales', 'si_no_pago', 'horario', 'quien_escribe', 'fecha'] as const;
 export type Question = (typeof QUESTIONS)[number];
 
 export interface Signals {
@@ -102,7 +102,8 @@ const SARCASM = [/\bja(?:ja)+\b/, /\bje(?:je)+\b/, /\bcomo no\b/, /\baja\b/, /[ð
 const QUESTION_START = /^(?:y\s+)?(?:como|cual|cuales|cuando|donde|adonde|que|quien|quienes|cuanto|cuanta|cuantos|por que|para que|a que|de que|en que|con quien|de donde|puedo|me pueden|hay|tienen|es|sera)\b/;
 
 const QUESTION_PATTERNS: [Question, RegExp][] = [
-  ['centrales', /\b(?:datacredito|data credito|datacred|cifin|transunion|experian|centrales? de riesgo|central de riesgo|reportad[oa]s?|reporte negativo|me reportaron|historial crediticio|vida crediticia|score|puntaje)\b/],
+  ['centrales', /\b(?:datacredito|data credito|datacred|cifin|transunion|experian|centrales? de riesgo|central de riesgo|reportad[oa]s?|reporte negativo|me reportaron|(?:me|lo|la) (?:van a |vana )?report(?:ar|an|en|aron)|historial crediticio|vida crediticia|score|puntaje)\b/],
+  ['si_no_pago', /\b(?:que pasa|que me pasa|que sucede|que hacen|que me hacen)\b.{0,20}\bsi no (?:pago|puedo pagar|cancelo|les pago|le pago)\b/],
   ['paz_y_salvo', /\b(?:paz (?:y|i|e) salvo|pazysalvo|paz salvo|pas y salvo|paz y zalvo|certificado de (?:pago|deuda|cancelacion)|carta de (?:saldo|cancelacion))\b/],
   ['referencia', /\b(?:referencia|ref|numero de convenio|convenio|codigo de pago|que numero (?:pongo|uso|doy|coloco))\b/],
   [

@@ -214,7 +214,18 @@ export const ACTIONS = {
     description:
       'Judges an amount or number of installments the debtor proposed: accepted within the policy, else countered with the closest allowed plan.',
     outcomes: ['accepted', 'countered', 'missing'],
-    sets: [...PLAN_VARIABLES, 'propuesta', 'propuesta_monto', 'propuesta_cuotas', 'motivo_contraoferta', 'cuotas_necesarias'],
+    sets: [
+      ...PLAN_VARIABLES,
+      'propuesta',
+      'propuesta_monto',
+      'propuesta_cuotas',
+      'motivo_contraoferta',
+      'cuotas_necesarias',
+      'fecha_primer_pago',
+      'fecha_movida',
+      'fecha_limite',
+      'motivo_fecha',
+    ],
   },
   set_due_date: {
     description:
