@@ -16,10 +16,17 @@ export interface InlineKeyboardButton {
   callback_data: string;
 }
 
+/** A one-time reply keyboard with Telegram's "share my phone number" button (request_contact). */
+export interface ContactKeyboard {
+  keyboard: { text: string; request_contact: true }[][];
+  resize_keyboard: true;
+  one_time_keyboard: true;
+}
+
 /** One sendMessage call's body, minus chat_id. */
 export interface OutgoingMessage {
   text: string;
-  reply_markup?: { inline_keyboard: InlineKeyboardButton[][] };
+  reply_markup?: { inline_keyboard: InlineKeyboardButton[][] } | ContactKeyboard;
 }
 
 /**
@@ -81,6 +88,9 @@ export function renderReply(reply: Reply): OutgoingMessage[] {
     last.reply_markup = {
       inline_keyboard: reply.buttons.map((button, index) => [{ text: button.text, callback_data: encodeCallbackData(button, index) }]),
     };
+  } else if (last && reply.requestContact) {
+    // The number Telegram shares this way is the sender's own, proved by Telegram (Ley 2300 art. 4).
+    last.reply_markup = { keyboard: [[{ text: reply.requestContact, request_contact: true }]], resize_keyboard: true, one_time_keyboard: true };
   }
   return messages;
 }

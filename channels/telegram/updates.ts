@@ -17,6 +17,8 @@ const message = z.object({
   date: z.number(),
   text: z.string().optional(),
   reply_markup: z.object({ inline_keyboard: z.array(z.array(inlineButton)) }).optional(),
+  /** A contact card: user_id is the Telegram user it belongs to (the sender's own when shared with «Compartir mi número»). */
+  contact: z.object({ phone_number: z.string(), user_id: z.number().optional() }).optional(),
 });
 
 const callbackQuery = z.object({
@@ -85,7 +87,7 @@ function command(text: string): string | undefined {
  * Decides what one Telegram update means for the engine. `botId` is the token's
  * numeric prefix.
  */
-export function interpretUpdate(raw: unknown, botId: string): UpdateAction {
+export function interpretUpdate(raw: unknown, botId: string, receivedAt: Date): UpdateAction {
   const parsed = update.safeParse(raw);
   if (!parsed.success) return { kind: 'ignore', reason: 'not an update this bot reads' };
   const u = parsed.data;
@@ -109,7 +111,8 @@ export function interpretUpdate(raw: unknown, botId: string): UpdateAction {
         messageId,
         ...(decoded.buttonId !== undefined ? { buttonId: decoded.buttonId } : {}),
         ...(pressed ? { text: pressed.text } : {}),
-        at: new Date(),
+        // A tap carries no time of its own: when the service received it.
+        at: receivedAt,
       },
     };
   }
@@ -126,6 +129,12 @@ export function interpretUpdate(raw: unknown, botId: string): UpdateAction {
     // /start, with or without a deep-link payload, opens the flow.
     if (command(m.text) === 'start') return { kind: 'handle', message: { ...base, text: OPENING_TEXT } };
     return { kind: 'handle', message: { ...base, text: m.text } };
+  }
+  if (m.contact) {
+    // The engine counts the phone only when the card is the sender's own (user_id = the chat, a private one):
+    // Telegram proves that number. A card forwarded from the address book proves nothing.
+    const userId = m.contact.user_id !== undefined ? { userId: String(m.contact.user_id) } : {};
+    return { kind: 'handle', message: { ...base, contact: { phone: m.contact.phone_number, ...userId } } };
   }
   const extra = m as Record<string, unknown>;
   const kind = MEDIA_FIELDS.find((field) => extra[field] !== undefined);

@@ -82,13 +82,15 @@ const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'document', 'sticker', '
 /** Not something the debtor said: reactions, system notices, edits, revocations. */
 const IGNORED_TYPES = new Set(['reaction', 'system', 'ephemeral', 'request_welcome', 'order']);
 
-function fromUnix(seconds: string): Date {
+/** Meta's Unix time in seconds; `fallback` (when the webhook arrived) when it is missing or wrong. */
+function fromUnix(seconds: string, fallback: Date): Date {
   const n = Number(seconds);
-  return Number.isFinite(n) && n > 0 ? new Date(n * 1000) : new Date();
+  return Number.isFinite(n) && n > 0 ? new Date(n * 1000) : fallback;
 }
 
-function toInbound(m: CloudMessage): InboundMessage | undefined {
-  const base = { channel: 'whatsapp-cloud' as const, from: m.from, messageId: m.id, at: fromUnix(m.timestamp) };
+function toInbound(m: CloudMessage, receivedAt: Date): InboundMessage | undefined {
+  // The sender's wa_id is the phone WhatsApp verified (Ley 2300 art. 4: it may stand for the second identity fact).
+  const base = { channel: 'whatsapp-cloud' as const, from: m.from, messageId: m.id, at: fromUnix(m.timestamp, receivedAt), verifiedPhone: m.from };
   if (m.type === 'text' && m.text) return { ...base, text: m.text.body };
   if (m.type === 'interactive' && m.interactive) {
     const choice = m.interactive.button_reply ?? m.interactive.list_reply;
@@ -112,7 +114,7 @@ const STATUSES = new Set(['sent', 'delivered', 'read', 'failed']);
  * The debtor messages and delivery statuses in one webhook delivery for our phone
  * number. Throws only when the body is not a WhatsApp Business webhook at all.
  */
-export function parseWebhook(body: unknown, phoneNumberId: string): ParsedWebhook {
+export function parseWebhook(body: unknown, phoneNumberId: string, receivedAt: Date): ParsedWebhook {
   const root = webhookSchema.parse(body);
   const out: ParsedWebhook = { messages: [], statuses: [], errors: [], skipped: 0 };
   if (root.object !== 'whatsapp_business_account') return { ...out, skipped: root.entry.length };
@@ -130,7 +132,7 @@ export function parseWebhook(body: unknown, phoneNumberId: string): ParsedWebhoo
       }
       for (const raw of value.messages ?? []) {
         const m = messageSchema.safeParse(raw);
-        const inbound = m.success ? toInbound(m.data) : undefined;
+        const inbound = m.success ? toInbound(m.data, receivedAt) : undefined;
         if (inbound) out.messages.push(inbound);
         else out.skipped++;
       }
@@ -140,7 +142,7 @@ export function parseWebhook(body: unknown, phoneNumberId: string): ParsedWebhoo
           out.statuses.push({
             externalId: s.data.id,
             status: s.data.status as StatusUpdate['status'],
-            at: fromUnix(s.data.timestamp),
+            at: fromUnix(s.data.timestamp, receivedAt),
             errors: s.data.errors ?? [],
           });
         } else out.skipped++;

@@ -41,12 +41,14 @@ export function chatIdForUser(userId: string): string {
  * the engine: our own messages, groups, status updates, broadcasts, channels and
  * WhatsApp's system notices.
  */
-export function toInbound(message: WebMessage): InboundMessage | undefined {
+export function toInbound(message: WebMessage, receivedAt: Date): InboundMessage | undefined {
   if (message.fromMe || message.id.fromMe || message.isStatus || message.broadcast) return undefined;
   if (!PRIVATE_CHAT.test(message.from) || message.author) return undefined;
   if (SYSTEM_TYPES.has(message.type)) return undefined;
-  const at = message.timestamp > 0 ? new Date(message.timestamp * 1000) : new Date();
-  const base = { channel: 'whatsapp-web' as const, from: userIdForChat(message.from), messageId: message.id._serialized, at };
+  const at = message.timestamp > 0 ? new Date(message.timestamp * 1000) : receivedAt;
+  // A "…@c.us" chat is a phone number WhatsApp verified; a linked id ("…@lid") proves no number.
+  const phone = PHONE_CHAT.exec(message.from)?.[1];
+  const base = { channel: 'whatsapp-web' as const, from: userIdForChat(message.from), messageId: message.id._serialized, at, ...(phone ? { verifiedPhone: phone } : {}) };
   if (TEXT_TYPES.has(message.type) && !message.hasMedia) return { ...base, text: message.body };
   // Photos, voice notes, stickers, locations, contacts…: the engine answers politely. A media
   // caption counts as text; other bodies are not text (a location's body is its thumbnail, a

@@ -233,7 +233,8 @@ describe('identity helpers', () => {
       await insertPortfolio(f.knex, 'Confiada', { verification: 'ninguna' });
       await insertPortfolio(f.knex, 'Normal');
       const lines: string[] = [];
-      const log = createLogger({ level: 'warn', pretty: false, destination: { write: (l: string) => lines.push(l) } });
+      const sink = { write: (l: string) => lines.push(l) > 0 } as unknown as NodeJS.WritableStream;
+      const log = createLogger({ level: 'warn', pretty: false, destination: sink });
       const policies = createPolicySet(BUILTIN_POLICY, new Map([['Archivo Libre', { verification: 'ninguna' as const }]]));
       const names = await warnUnverifiedPortfolios(f.knex, policies, log);
       assert.deepEqual(names.sort(), ['Archivo Libre', 'Confiada']);

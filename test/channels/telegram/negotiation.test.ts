@@ -2,12 +2,13 @@
  * A whole negotiation over Telegram: telegraf behind our express app, the real engine
  * and outbox on a fresh database, the Bot API faked locally.
  */
+import { testPorts, testClock } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTelegramChannel, type TelegramChannel } from '../../../channels/telegram/index.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import { createApp } from '../../../src/http/app.js';
 import { CARLOS, engineFixture, insertDebtor, insertPortfolio, type EngineFixture } from '../../engine/support/harness.js';
 import { FakeBotApi, TOKEN } from './fake-bot-api.js';
@@ -36,11 +37,11 @@ describe('a negotiation over Telegram, end to end', function () {
     const cfg = config();
     // Pacing is tested on its own with fake timers; here it would only slow the transcript down.
     const channel = createTelegramChannel(
-      { handler: fixture.engine, knex: fixture.knex, config: cfg, log: quietLog },
+      testPorts({ engine: fixture.engine, knex: fixture.knex, config: cfg, log: quietLog }),
       { limits: { perSecond: 1000, perChatIntervalMs: 0 } },
     );
     fixture.outbox.registerChannel(channel.outbound);
-    const app = createApp({ knex: fixture.knex, config: cfg, log: quietLog, beforeBodyParsers: (a) => channel.mount(a) });
+    const app = createApp({ clock: testClock(), knex: fixture.knex, config: cfg, log: quietLog, beforeBodyParsers: (a) => channel.mount(a) });
     const server = http.createServer(app).listen(0, '127.0.0.1');
     await once(server, 'listening');
     servers.push(server);
@@ -50,6 +51,13 @@ describe('a negotiation over Telegram, end to end', function () {
   function textUpdate(text: string): Record<string, unknown> {
     const u = update('text');
     (u.message as { text: string; message_id: number }).text = text;
+    (u.message as { message_id: number }).message_id = nextUpdateId;
+    return { ...u, update_id: nextUpdateId++ };
+  }
+
+  /** A contact card the user sends (recorded shapes: their own through request_contact, or one forwarded). */
+  function contactUpdate(name: 'contact-own' | 'contact-forwarded'): Record<string, unknown> {
+    const u = update(name);
     (u.message as { message_id: number }).message_id = nextUpdateId;
     return { ...u, update_id: nextUpdateId++ };
   }
@@ -107,7 +115,18 @@ describe('a negotiation over Telegram, end to end', function () {
     const photo = await deliver(url, update('photo'));
     assert.match(texts(photo), /solo puedo leer mensajes de texto/);
 
-    const found = await deliver(url, textUpdate('mi cedula es 93.388.915'));
+    // Ley 2300 art. 4: the cédula alone discloses nothing; the bot asks, offering Telegram's "share my number".
+    const asked = await deliver(url, textUpdate('mi cedula es 93.388.915'));
+    assert.doesNotMatch(texts(asked), /Carlos|\$|TUYA/);
+    assert.match(texts(asked), /últimos 4 dígitos/);
+    assert.deepEqual(asked.at(-1)?.reply_markup, {
+      keyboard: [[{ text: '📱 Compartir mi número', request_contact: true }]],
+      resize_keyboard: true,
+      one_time_keyboard: true,
+    });
+
+    // The debtor taps it: Telegram sends their own contact, which proves the mobile on file.
+    const found = await deliver(url, contactUpdate('contact-own'));
     assert.match(texts(found), /Carlos/);
     assert.match(texts(found), /\$123\.456/);
     assert.deepEqual(keyboard(found), ['ver_opciones', 'asesor']);
@@ -143,6 +162,20 @@ describe('a negotiation over Telegram, end to end', function () {
     assert.equal((await fixture.knex('agreements').count('* as n'))[0]?.n, 1);
     const inbound = await fixture.knex('messages').where({ direction: 'in', channel: 'telegram', external_id: `${TOKEN.split(':')[0]}:${last.update_id}` });
     assert.equal(inbound.length, 1);
+  });
+
+  it('does not count a contact forwarded from the address book, even with the number on file', async () => {
+    const { url } = await serve();
+    await deliver(url, update('start'));
+    await deliver(url, textUpdate('93388915'));
+    const forwarded = await deliver(url, contactUpdate('contact-forwarded'));
+    assert.doesNotMatch(texts(forwarded), /Carlos|\$|TUYA/);
+    assert.match(texts(forwarded), /no pude confirmar su identidad/i);
+    const attempts = await fixture.knex('identity_attempts').select('method', 'outcome', 'user_id');
+    assert.deepEqual(attempts, [{ method: 'contacto_ajeno', outcome: 'fallido', user_id: String(CHAT) }]);
+    // The 4 digits still work.
+    const found = await deliver(url, textUpdate('4567'));
+    assert.match(texts(found), /Carlos/);
   });
 
   it('ignores an edited message: nothing stored, nothing sent', async () => {

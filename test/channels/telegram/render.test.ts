@@ -43,6 +43,18 @@ describe('telegram rendering', () => {
     });
   });
 
+  it('offers "share my number" as a one-time request_contact keyboard when the reply asks for it', () => {
+    const [message] = renderReply({ text: '¿Me escribe los últimos 4 dígitos?', requestContact: '📱 Compartir mi número' });
+    assert.deepEqual(message?.reply_markup, {
+      keyboard: [[{ text: '📱 Compartir mi número', request_contact: true }]],
+      resize_keyboard: true,
+      one_time_keyboard: true,
+    });
+    // Inline buttons win: one message holds one keyboard.
+    const [withButtons] = renderReply({ text: 'x', buttons: [{ id: 'a', text: 'A' }], requestContact: 'Compartir' });
+    assert.ok(withButtons?.reply_markup && 'inline_keyboard' in withButtons.reply_markup);
+  });
+
   it('names a button by position when its id is longer than callback_data allows', () => {
     assert.equal(encodeCallbackData({ id: 'x'.repeat(65), text: 'Largo' }, 2), '~2');
     assert.equal(encodeCallbackData({ id: 'ñ'.repeat(33), text: 'Largo' }, 0), '~0'); // 66 bytes

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { interpretUpdate, OPENING_TEXT } from '../../../channels/telegram/updates.js';
 import { update } from './fixtures.js';
 
+/** When the service received the update (taps and activities without a time of their own get it). */
+const RECEIVED_AT = new Date('2026-11-23T15:00:00Z');
+
 const BOT_ID = '7012345678';
 
 function handled(name: string) {
-  const action = interpretUpdate(update(name), BOT_ID);
+  const action = interpretUpdate(update(name), BOT_ID, RECEIVED_AT);
   assert.equal(action.kind, 'handle', `${name} should reach the engine`);
   return action;
 }
@@ -24,9 +27,9 @@ describe('telegram updates → InboundMessage', () => {
   });
 
   it('gives a redelivered update the same delivery id, and another bot a different one', () => {
-    const first = interpretUpdate(update('text'), BOT_ID);
-    const again = interpretUpdate(update('text'), BOT_ID);
-    const otherBot = interpretUpdate(update('text'), '6999999999');
+    const first = interpretUpdate(update('text'), BOT_ID, RECEIVED_AT);
+    const again = interpretUpdate(update('text'), BOT_ID, RECEIVED_AT);
+    const otherBot = interpretUpdate(update('text'), '6999999999', RECEIVED_AT);
     assert.ok(first.kind === 'handle' && again.kind === 'handle' && otherBot.kind === 'handle');
     assert.equal(again.message.messageId, first.message.messageId);
     assert.notEqual(otherBot.message.messageId, first.message.messageId);
@@ -47,7 +50,7 @@ describe('telegram updates → InboundMessage', () => {
     cq.data = '~1';
     cq.message.reply_markup.inline_keyboard[1]![0]!.callback_data = '~1';
     const { message } = (() => {
-      const action = interpretUpdate(raw, BOT_ID);
+      const action = interpretUpdate(raw, BOT_ID, RECEIVED_AT);
       assert.equal(action.kind, 'handle');
       return action;
     })();
@@ -59,7 +62,7 @@ describe('telegram updates → InboundMessage', () => {
     assert.equal(handled('start').message.text, OPENING_TEXT);
     const addressed = update('start');
     (addressed.message as { text: string }).text = '/start@acuerdo_cobranza_bot';
-    const action = interpretUpdate(addressed, BOT_ID);
+    const action = interpretUpdate(addressed, BOT_ID, RECEIVED_AT);
     assert.ok(action.kind === 'handle');
     assert.equal(action.message.text, OPENING_TEXT);
   });
@@ -78,15 +81,25 @@ describe('telegram updates → InboundMessage', () => {
     });
   }
 
+  it('reads a shared contact with the id of the user it belongs to, as no media', () => {
+    const own = handled('contact-own').message;
+    assert.deepEqual(own.contact, { phone: '573001234567', userId: '5281907331' });
+    assert.equal(own.from, '5281907331', 'the sender: the engine counts the number only when the card is theirs');
+    assert.equal(own.media, undefined);
+    const forwarded = handled('contact-forwarded').message;
+    assert.deepEqual(forwarded.contact, { phone: '+57 300 123 4567', userId: '6012345678' });
+    assert.notEqual(forwarded.contact?.userId, forwarded.from);
+  });
+
   it('ignores edited messages', () => {
-    assert.deepEqual(interpretUpdate(update('edited-message'), BOT_ID), { kind: 'ignore', reason: 'not a new message' });
+    assert.deepEqual(interpretUpdate(update('edited-message'), BOT_ID, RECEIVED_AT), { kind: 'ignore', reason: 'not a new message' });
   });
 
   it('ignores group chats, where third parties would read about the debt', () => {
-    assert.equal(interpretUpdate(update('group-text'), BOT_ID).kind, 'ignore');
+    assert.equal(interpretUpdate(update('group-text'), BOT_ID, RECEIVED_AT).kind, 'ignore');
   });
 
   it('ignores what is not an update', () => {
-    assert.equal(interpretUpdate({ hello: 'world' }, BOT_ID).kind, 'ignore');
+    assert.equal(interpretUpdate({ hello: 'world' }, BOT_ID, RECEIVED_AT).kind, 'ignore');
   });
 });

@@ -1,10 +1,11 @@
+import { testPorts, testClock } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createWhatsAppCloudChannel, signatureFor } from '../../../channels/whatsapp-cloud/index.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import { createApp } from '../../../src/http/app.js';
 import { engineFixture, quietLog, type EngineFixture } from '../whatsapp-web/engine-fixture.js';
 import { FakeGraphApi } from './fake-graph.js';
@@ -55,9 +56,9 @@ describe('WhatsApp Cloud API channel with the engine', () => {
       WHATSAPP_CLOUD_APP_SECRET: APP_SECRET,
       WHATSAPP_CLOUD_BASE_URL: graph.url,
     });
-    const channel = createWhatsAppCloudChannel({ handler: f.engine, knex: f.db.knex, config, log: quietLog });
+    const channel = createWhatsAppCloudChannel(testPorts({ engine: f.engine, knex: f.db.knex, config: config, log: quietLog }));
     f.outbox.registerChannel(channel.outbound);
-    server = http.createServer(createApp({ knex: f.db.knex, config, log: quietLog, beforeBodyParsers: (app) => channel.mount?.(app) }));
+    server = http.createServer(createApp({ clock: testClock(), knex: f.db.knex, config, log: quietLog, beforeBodyParsers: (app) => channel.mount?.(app) }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -93,7 +94,9 @@ describe('WhatsApp Cloud API channel with the engine', () => {
     assert.ok(greeting.every((m) => m.to === DEBTOR && m.type === 'text'));
     assert.match(greeting.map((m) => m.text.body).join('\n'), /cédula/);
 
+    // Written from the mobile on file: WhatsApp proved it, so no identity question (Ley 2300 art. 4).
     const debt = await deliver(text('mi cedula es 93.388.915'));
+    assert.doesNotMatch(JSON.stringify(debt), /últimos 4 dígitos/);
     const buttons = debt.find((m) => m.type === 'interactive')?.interactive as Interactive;
     assert.equal(buttons.type, 'button');
     assert.match(buttons.body.text, /\$123\.456/);
@@ -116,6 +119,25 @@ describe('WhatsApp Cloud API channel with the engine', () => {
     const done = await deliver(press('si', 'Sí, confirmo'));
     assert.match(done.map((m) => m.text?.body ?? '').join('\n'), /acuerdo de pago quedó registrado/);
     assert.deepEqual(await f.db.knex('agreements').select('kind', 'total', 'channel'), [{ kind: 'contado', total: 98765, channel: 'whatsapp-cloud' }]);
+  });
+
+  it('asks another WhatsApp number for the second fact, and discloses nothing before the right answer', async () => {
+    const other = '573009998877';
+    const from = (body: string) =>
+      payload('text-message.json', `wamid.OTHER${++counter}`, (m) => {
+        m.from = other;
+        m.text.body = body;
+      });
+    await deliver(from('hola'));
+    const asked = await deliver(from('93388915'));
+    assert.ok(asked.every((m) => m.to === other));
+    const said = asked.map((m) => m.text?.body ?? m.interactive?.body?.text ?? '').join('\n');
+    assert.match(said, /últimos 4 dígitos/);
+    assert.doesNotMatch(said, /Carlos|\$|TUYA/);
+    const wrong = await deliver(from('1234'));
+    assert.doesNotMatch(JSON.stringify(wrong), /Carlos|\$|TUYA/);
+    const right = await deliver(from('4567'));
+    assert.match(JSON.stringify(right), /\$123\.456/);
   });
 
   it('drops a repeated delivery of the same wamid', async () => {

@@ -1,3 +1,4 @@
+import { testPorts, testClock } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -10,7 +11,7 @@ import {
   toGraphMessage,
   type WhatsAppCloudChannel,
 } from '../../../channels/whatsapp-cloud/index.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import { createOutbox, enqueueReplies } from '../../../src/engine/outbox.js';
 import type { InboundMessage, MessageHandler, TurnResult } from '../../../src/core/index.js';
 import { ChannelApiError, ConfigError } from '../../../src/core/index.js';
@@ -64,8 +65,8 @@ describe('WhatsApp Business Cloud API channel', () => {
       WHATSAPP_CLOUD_API_VERSION: 'v21.0',
       WHATSAPP_CLOUD_BASE_URL: graph.url,
     });
-    channel = createWhatsAppCloudChannel({ handler, knex: db.knex, config, log });
-    const app = createApp({ knex: db.knex, config, log, beforeBodyParsers: (a) => channel.mount?.(a) });
+    channel = createWhatsAppCloudChannel(testPorts({ engine: handler, knex: db.knex, config: config, log: log }));
+    const app = createApp({ clock: testClock(), knex: db.knex, config, log, beforeBodyParsers: (a) => channel.mount?.(a) });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -148,6 +149,8 @@ describe('WhatsApp Business Cloud API channel', () => {
           at: new Date(1749416383 * 1000).toISOString(),
         },
       );
+      // The sender's wa_id is a number WhatsApp verified (Ley 2300 art. 4: it may stand for the second fact).
+      assert.equal(inbound.verifiedPhone, DEBTOR);
 
       const sent = await channel.outbound.send(inbound.from, [{ text: '¡Hola! Para ayudarte, escríbeme tu número de cédula.' }]);
       assert.equal(graph.requests.length, 1);
@@ -263,7 +266,7 @@ describe('WhatsApp Business Cloud API channel', () => {
   describe('errors and statuses through the outbox', () => {
     let now: Date;
     const outbox = () => {
-      const o = createOutbox({ knex: db.knex, log, clock: () => now, backoff: { baseMs: 2_000, maxMs: 60_000 } });
+      const o = createOutbox({ knex: db.knex, log, clock: { now: () => now }, backoff: { baseMs: 2_000, maxMs: 60_000 } });
       o.registerChannel(channel.outbound);
       return o;
     };
@@ -276,7 +279,7 @@ describe('WhatsApp Business Cloud API channel', () => {
     it('retries a 429 rate limit (130429) with backoff and then sends', async () => {
       graph.answer({ status: 429, body: fixtureJson('error-130429.json') });
       const o = outbox();
-      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Hola' }] });
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Hola' }] }, now);
       await o.dispatch([id]);
       let row = await db.knex('outbox').where({ id }).first();
       assert.equal(row.status, 'pending');
@@ -311,7 +314,7 @@ describe('WhatsApp Business Cloud API channel', () => {
       const wamid = 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MTE5MjQ0ODgyQUIxMjFBRkQA';
       graph.answer({ status: 200, body: fixtureJson('send-response.json') });
       const o = outbox();
-      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Hola' }] });
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Hola' }] }, now);
       await o.dispatch([id]);
       assert.deepEqual(await db.knex('outbox').where({ id }).first('status', 'external_id'), { status: 'sent', external_id: wamid });
 
@@ -339,7 +342,7 @@ describe('WhatsApp Business Cloud API channel', () => {
         { status: 429, body: fixtureJson('error-130429.json') },
       );
       const o = outbox();
-      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }] });
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }] }, now);
       await o.dispatch([id]);
       let row = await db.knex('outbox').where({ id }).first();
       assert.deepEqual([row.status, row.sent_count], ['pending', 2]);
@@ -355,7 +358,7 @@ describe('WhatsApp Business Cloud API channel', () => {
 
     it('records statuses for the first message of a multi-message row; the row follows its last message', async () => {
       const o = outbox();
-      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }] });
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Uno' }, { text: 'Dos' }, { text: 'Tres' }] }, now);
       await o.dispatch([id]);
       const [first, second, last] = ['wamid.FAKE000001', 'wamid.FAKE000002', 'wamid.FAKE000003'];
       assert.deepEqual(await db.knex('outbox').where({ id }).first('status', 'external_id'), { status: 'sent', external_id: last });
@@ -395,7 +398,7 @@ describe('WhatsApp Business Cloud API channel', () => {
       graph.answer({ status: 400, body: fixtureJson('error-131047.json') });
       const before = channel.status().templateNeeded.count;
       const o = outbox();
-      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Hola' }] });
+      const id = await enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: DEBTOR, replies: [{ text: 'Hola' }] }, now);
       await o.dispatch([id]);
       const row = await db.knex('outbox').where({ id }).first();
       assert.equal(row.status, 'failed');
@@ -427,7 +430,7 @@ describe('WhatsApp Business Cloud API channel', () => {
 
   it('refuses to start without its secrets, naming each missing variable', () => {
     assert.throws(
-      () => createWhatsAppCloudChannel({ handler, knex: db.knex, config: loadConfig({ WHATSAPP_CLOUD_ENABLED: 'true', WHATSAPP_CLOUD_TOKEN: 'x' }), log }),
+      () => createWhatsAppCloudChannel(testPorts({ engine: handler, knex: db.knex, config: loadConfig({ WHATSAPP_CLOUD_ENABLED: 'true', WHATSAPP_CLOUD_TOKEN: 'x' }), log })),
       (err: unknown) =>
         err instanceof ConfigError &&
         err.issues.map((i) => i.variable).join() === 'WHATSAPP_CLOUD_PHONE_NUMBER_ID,WHATSAPP_CLOUD_VERIFY_TOKEN,WHATSAPP_CLOUD_APP_SECRET',

@@ -1,6 +1,6 @@
 /**
  * The real engine for the WhatsApp channels' end-to-end tests: a fresh database with
- * the seed's example debtor, the shipped flows and policies, the real understander
+ * the seed's example debtor (mobile on file 573001234567), the shipped flows and policies, the real understander
  * (local model and rules; no OpenAI) and the real outbox.
  */
 import { createEngine, type Engine } from '../../../src/engine/engine.js';
@@ -27,7 +27,9 @@ let understander: Promise<Understander> | undefined;
 
 export async function engineFixture(): Promise<EngineFixture> {
   const db = await freshDatabase();
-  const [portfolio] = (await db.knex('portfolios').insert({ name: 'Cartera demo' }).returning('id')) as { id: number }[];
+  const [portfolio] = (await db.knex('portfolios')
+    .insert({ name: 'Cartera demo', created_at: MONDAY_MORNING, updated_at: MONDAY_MORNING })
+    .returning('id')) as { id: number }[];
   // The seed system's example debtor.
   await db.knex('debtors').insert({
     portfolio_id: portfolio!.id,
@@ -40,13 +42,17 @@ export async function engineFixture(): Promise<EngineFixture> {
     hasta_3_cuotas: 111110,
     hasta_6_cuotas: 117283,
     hasta_12_cuotas: 123456,
+    // The mobile on file: WhatsApp from this number proves the second identity fact (Ley 2300 art. 4).
+    phone: '573001234567',
+    created_at: MONDAY_MORNING,
+    updated_at: MONDAY_MORNING,
   });
   understander ??= createUnderstander({
     settings: () => ({ confidenceThreshold: 0.6, openaiEnabled: false, maxChars: 2000 }),
     log: quietLog,
   });
   const now = { time: MONDAY_MORNING };
-  const clock = () => new Date(now.time);
+  const clock = { now: () => new Date(now.time) };
   const { flows, policies } = loadFlowCatalog();
   const outbox = createOutbox({ knex: db.knex, log: quietLog, clock });
   const engine = createEngine({ knex: db.knex, understander: await understander, flows, policies, log: quietLog, clock, outbox });

@@ -1,3 +1,4 @@
+import { testPorts } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,11 +11,10 @@ import {
   type WhatsAppWebChannel,
   type WhatsAppWebOptions,
 } from '../../../channels/whatsapp-web/index.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import type { InboundMessage, MessageHandler, TurnResult } from '../../../src/core/index.js';
 import { ChannelApiError } from '../../../src/core/index.js';
 import { createLogger } from '../../../src/log.js';
-import type { Knex } from '../../../src/store/db.js';
 import { FakeWebClient, webMessage } from './fake-client.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -60,7 +60,7 @@ async function startChannel(options: Partial<WhatsAppWebOptions> = {}, env: Reco
     ...env,
   });
   const channel = createWhatsAppWebChannel(
-    { handler, knex: {} as Knex, config, log },
+    testPorts({ engine: handler, config, log }),
     {
       clientFactory: () => {
         const c = new FakeWebClient(() => clock.now);
@@ -178,8 +178,24 @@ describe('WhatsApp Web channel (whatsapp-web.js)', () => {
       h.client().emit('message', m);
       await h.channel.idle();
       assert.deepEqual(h.handler.received, [
-        { channel: 'whatsapp-web', from: '573001234567', messageId: m.id._serialized, text: 'hola buenas tardes', at: new Date(1763740800 * 1000) },
+        {
+          channel: 'whatsapp-web',
+          from: '573001234567',
+          messageId: m.id._serialized,
+          text: 'hola buenas tardes',
+          at: new Date(1763740800 * 1000),
+          // WhatsApp verified this number: it may stand for the second identity fact (Ley 2300 art. 4).
+          verifiedPhone: '573001234567',
+        },
       ]);
+    });
+
+    it('proves no phone for a linked id (…@lid), which is not a number', async () => {
+      const m = webMessage({ from: '204812345678901@lid', body: 'hola' });
+      h.client().emit('message', m);
+      await h.channel.idle();
+      assert.equal(h.handler.received[0]?.from, '204812345678901@lid');
+      assert.equal(h.handler.received[0]?.verifiedPhone, undefined);
     });
 
     it('sends options as a numbered list and passes a typed number back to the engine', async () => {
