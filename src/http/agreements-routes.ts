@@ -5,19 +5,16 @@
  * - GET /pagar/:reference?exp&sig: the debtor's signed link → the gateway's checkout for
  *   the next installment (302);
  * - GET /paz-y-salvo/:code.pdf?exp&sig: the certificate, through a signed, expiring link;
- * - GET /verificar/:code: anyone checks a certificate: validity and the masked holder only;
- * - GET /api/v1/admin/agreements/:id, /api/v1/admin/payments/unmatched and
- *   /api/v1/admin/agreements-overview behind the admin token.
+ * - GET /verificar/:code: anyone checks a certificate: validity and the masked holder only.
+ * The admin side (one agreement, unmatched payments, the dashboard's figures) is in
+ * src/http/admin/agreement-routes.ts.
  */
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import type { AgreementsService } from '../agreements/service.js';
 import type { LinkSigner } from '../agreements/links.js';
-import { agreementDetail, agreementsOverview, unmatchedPayments } from '../agreements/reports.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
-import { requireAdminToken } from './admin-auth.js';
 
 export interface AgreementsRoutesDeps {
   knex: Knex;
@@ -25,7 +22,6 @@ export interface AgreementsRoutesDeps {
   log: Logger;
   service: AgreementsService;
   signer?: LinkSigner;
-  adminToken: () => string | undefined;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -122,36 +118,5 @@ export function createAgreementsRouter(deps: AgreementsRoutesDeps): Router {
     }
   });
 
-  const admin = Router();
-  admin.use(requireAdminToken(deps.adminToken));
-  admin.get('/agreements/:id', async (req, res, next) => {
-    try {
-      const id = z.coerce.number().int().positive().safeParse(req.params.id);
-      if (!id.success) return void res.status(400).json({ error: 'invalid_request', details: [{ path: 'params.id', message: 'expected a positive whole number' }] });
-      const detail = await agreementDetail(deps.knex, id.data);
-      if (!detail) return void res.status(404).json({ error: 'not_found' });
-      res.json(detail);
-    } catch (err) {
-      next(err);
-    }
-  });
-  admin.get('/payments/unmatched', async (req, res, next) => {
-    try {
-      const q = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) }).safeParse(req.query);
-      if (!q.success) return void res.status(400).json({ error: 'invalid_request' });
-      res.json(await unmatchedPayments(deps.knex, q.data));
-    } catch (err) {
-      next(err);
-    }
-  });
-  admin.get('/agreements-overview', async (_req, res, next) => {
-    try {
-      res.json(await agreementsOverview(deps.knex, deps.clock.now()));
-    } catch (err) {
-      next(err);
-    }
-  });
-  // Only these paths: everything else under /api/v1/admin belongs to the admin router.
-  router.use('/api/v1/admin', (req, res, next) => (/^\/(agreements\/\d+|agreements\/[^/.]+|payments\/unmatched|agreements-overview)\/?$/.test(req.path) && req.path !== '/agreements.csv' ? admin(req, res, next) : next()));
   return router;
 }

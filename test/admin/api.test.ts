@@ -180,14 +180,27 @@ describe('admin API /api/v1/admin', () => {
       const bytes = new Uint8Array(await res.arrayBuffer());
       assert.deepEqual([...bytes.slice(0, 3)], [0xef, 0xbb, 0xbf], 'a UTF-8 byte-order mark for Excel');
       const lines = new TextDecoder().decode(bytes.slice(3)).split('\r\n');
-      assert.equal(lines[0], 'id,created_at,portfolio,cedula,debtor_name,banco,kind,total,installments,installment_amount,first_due_date,channel,status,conversation_id');
+      assert.equal(
+        lines[0],
+        'id,created_at,portfolio,cedula,debtor_name,banco,kind,total,installments,installment_amount,first_due_date,channel,status,conversation_id,reference,schedule,paid_amount,next_due_date,next_due_amount',
+      );
       assert.equal(lines.length, 4, 'header, two rows, and the final line break');
       assert.equal(lines[3], '');
       // Oldest first: Ana's agreement; her name has a comma and quotes, her bank looks like a formula.
       assert.match(lines[1]!, /,Banco Castigada,52123456,"ANA PÉREZ, ""LA FLACA""",'=BANCO,cuotas,1800000,6,300000,2026-12-15,telegram,vigente,/);
-      assert.match(lines[2]!, /,Cartera Tuya,93388915,CARLOS FAJARDO,TUYA S.A.,contado,86419,1,86419,2026-11-28,telegram,vigente,[0-9a-f-]{36}$/);
+      assert.match(lines[2]!, /,Cartera Tuya,93388915,CARLOS FAJARDO,TUYA S.A.,contado,86419,1,86419,2026-11-28,telegram,vigente,[0-9a-f-]{36},[^,]*,0\/1 pagadas,0,,$/);
       const filtered = await adminFetch(app.base, '/api/v1/admin/agreements.csv?portfolio=Cartera%20Tuya');
       assert.equal((await filtered.text()).trim().split('\r\n').length, 2);
+      // Excel as used in Colombia: semicolons, Spanish headers, dd/mm/yyyy, amounts without separators.
+      for (const excel of [
+        await adminFetch(app.base, '/api/v1/admin/agreements.csv?format=excel-co'),
+        await adminFetch(app.base, '/api/v1/admin/agreements.csv', { headers: { 'accept-language': 'es-CO,es;q=0.9,en;q=0.5' } }),
+      ]) {
+        const text = (await excel.text()).replace(/^\uFEFF/, '').split('\r\n');
+        assert.equal(text[0], 'ID;Fecha del acuerdo;Cartera;Cédula;Nombre;Entidad;Tipo;Valor total;Cuotas;Valor cuota;Primer pago;Canal;Estado;Conversación;Referencia;Plan de pagos;Valor pagado;Próximo vencimiento;Valor próximo pago');
+        assert.match(text[2]!, /;Cartera Tuya;93388915;CARLOS FAJARDO;TUYA S.A.;contado;86419;1;86419;28\/11\/2026;telegram;vigente;/);
+        assert.match(text[1]!, /^\d+;\d{2}\/\d{2}\/\d{4};Banco Castigada;/);
+      }
     });
   });
 

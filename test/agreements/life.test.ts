@@ -18,7 +18,7 @@ import { createOutbox, type Outbox } from '../../src/engine/outbox.js';
 import { createAgreementsRouter } from '../../src/http/agreements-routes.js';
 import { CARLOS, Chat, engineFixture, insertDebtor, insertPortfolio, quietLog, shippedFlows, type EngineFixture } from '../engine/support/harness.js';
 import { bog } from '../compliance/seed.js';
-import { capturingChannel, notificationBody, paymentResource, routeMercadoPagoTo, signNotification, startFakeMercadoPago, type FakeMercadoPago } from './support.js';
+import { agreementAdminRouter, capturingChannel, notificationBody, paymentResource, routeMercadoPagoTo, signNotification, startFakeMercadoPago, type FakeMercadoPago } from './support.js';
 
 const TOKEN = 'APP_USR-test-token';
 const SECRET = 'mp-webhook-secret-for-tests';
@@ -54,7 +54,8 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
     outbox.registerChannel(channel);
     service = createAgreementsService({ knex: f.knex, clock: f.clock, log: quietLog, signer, provider, agency: 'Cobranzas Andinas S.A.S.', publicUrl: base, templateLanguage: 'es_CO' });
     engine = f.makeEngine({ agreementLinks: { payment: (ref) => service.paymentLink(ref), certificate: (code) => service.certificateLink(code) } });
-    app.use(createAgreementsRouter({ knex: f.knex, clock: f.clock, log: quietLog, service, signer, adminToken: () => ADMIN }));
+    app.use(createAgreementsRouter({ knex: f.knex, clock: f.clock, log: quietLog, service, signer }));
+    app.use('/api/v1/admin', agreementAdminRouter(f.knex, f.clock, ADMIN));
   });
 
   after(async () => {

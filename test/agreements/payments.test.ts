@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import {
+  agreementJobs,
   agreementsOverview,
   createAgreementsService,
   newAgreementReference,
@@ -17,11 +18,12 @@ import {
 import { ImportError, ManualClock } from '../../src/core/index.js';
 import { BUILTIN_POLICY } from '../../src/flows/index.js';
 import { createAgreementsRouter } from '../../src/http/agreements-routes.js';
+import { Scheduler } from '../../src/scheduler/index.js';
 import { createLogger } from '../../src/log.js';
 import type { Knex } from '../../src/store/db.js';
 import { bog } from '../compliance/seed.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
-import { insertDebtorAt, insertPortfolioAt, recordAgreement } from './support.js';
+import { agreementAdminRouter, insertDebtorAt, insertPortfolioAt, recordAgreement } from './support.js';
 
 const log = createLogger({ level: 'silent', pretty: false });
 const ADMIN = 'test-admin-token-0123456789';
@@ -44,7 +46,8 @@ describe('payments and broken promises', () => {
     portfolioId = await insertPortfolioAt(knex, 'Cartera Prueba', clock.now());
     service = createAgreementsService({ knex, clock, log, agency: 'Cobranzas Andinas S.A.S.', publicUrl: 'https://bot.example.com', templateLanguage: 'es_CO' });
     const app = express();
-    app.use(createAgreementsRouter({ knex, clock, log, service, adminToken: () => ADMIN }));
+    app.use(createAgreementsRouter({ knex, clock, log, service }));
+    app.use('/api/v1/admin', agreementAdminRouter(knex, clock, ADMIN));
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -150,6 +153,18 @@ describe('payments and broken promises', () => {
     assert.equal((await installments(result.agreementId)).reduce((s, i) => s + i.amount, 0), 120_000);
     // The follow-up still waiting (if any) is cancelled with the old schedule.
     assert.notEqual((await knex('agreement_notices').where({ id: notice.id }).first()).status, 'queued');
+  });
+
+  it('runs as scheduled jobs with the scheduler’s advisory locks and run records', async () => {
+    const scheduler = new Scheduler({ knex, log, clock, instance: 'test', jobs: agreementJobs(deps) });
+    assert.deepEqual(scheduler.jobNames(), ['agreement-status', 'agreement-reminders', 'broken-promises']);
+    for (const name of scheduler.jobNames()) {
+      const outcome = await scheduler.runNow(name);
+      assert.equal(outcome.status, 'ok', JSON.stringify(outcome));
+    }
+    const runs = await knex('scheduler_runs').whereIn('job', scheduler.jobNames()).select('job', 'status', 'result');
+    assert.equal(runs.length, 3);
+    assert.ok(runs.every((r: { status: string }) => r.status === 'ok'));
   });
 
   it('a missed installment unpaid after E days: incumplido, in the supervisors’ queue', async () => {

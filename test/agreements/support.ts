@@ -11,7 +11,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { buildSchedule } from '../../src/agreements/index.js';
-import type { OutboundChannel, Reply } from '../../src/core/index.js';
+import { Router } from 'express';
+import type { Clock, OutboundChannel, Reply } from '../../src/core/index.js';
+import { requireAdminToken } from '../../src/http/admin-auth.js';
+import { agreementAdminRoutes } from '../../src/http/admin/agreement-routes.js';
+import { mountRoutes } from '../../src/http/admin/route.js';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'mercadopago');
 
@@ -174,4 +178,12 @@ export async function insertDebtorAt(knex: Knex, portfolioId: number, at: Date):
     .insert({ portfolio_id: portfolioId, cedula, nombre_del_cliente: 'ANA PÉREZ', saldo_total: 1_000_000, banco: 'BANCO DE PRUEBA S.A.', phone: `57300${cedula.slice(-7)}`, created_at: at, updated_at: at })
     .returning('id')) as { id: number }[];
   return { id: row!.id, cedula };
+}
+
+/** The admin API's agreement routes behind the admin token, as the admin router mounts them. */
+export function agreementAdminRouter(knex: Knex, clock: Clock, token: string): Router {
+  const router = Router();
+  router.use(requireAdminToken(() => token));
+  mountRoutes(router, agreementAdminRoutes({ knex, clock }));
+  return router;
 }

@@ -147,7 +147,12 @@ export const agreementListQuery = z.object({
   limit: limit(1000, 100),
   offset,
 });
-export const agreementCsvQuery = agreementListQuery.omit({ limit: true, offset: true });
+export const agreementCsvQuery = agreementListQuery.omit({ limit: true, offset: true }).extend({
+  format: z
+    .enum(['csv', 'excel-co'])
+    .optional()
+    .describe("csv: comma-separated, English headers, ISO dates. excel-co: Excel as used in Colombia (';', Spanish headers, dd/mm/yyyy). Default: excel-co when the browser prefers Spanish (Accept-Language), csv otherwise"),
+});
 
 export const agreementSchema = z
   .object({
@@ -167,6 +172,12 @@ export const agreementSchema = z
     channel: z.string(),
     status: z.string(),
     conversation_id: z.uuid().nullable(),
+    reference: z.string().nullable(),
+    paid_installments: z.number().int(),
+    paid_amount: z.number().int().describe('COP received and allocated to the schedule'),
+    next_due_date: z.string().meta({ format: 'date' }).nullable(),
+    next_due_amount: z.number().int().nullable(),
+    overdue_installments: z.number().int(),
   })
   .meta({ id: 'Agreement' });
 export const agreementListSchema = z

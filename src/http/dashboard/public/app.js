@@ -304,7 +304,41 @@ async function loadAgreements() {
     money.format(a.installment_amount),
     a.first_due_date,
     a.channel,
+    a.reference ?? '',
+    AGREEMENT_STATUS[a.status] ?? a.status,
+    `${a.paid_installments ?? 0}/${a.installments} pagadas${a.overdue_installments ? ` · ${a.overdue_installments} vencida(s)` : ''}${a.next_due_date ? ` · próxima ${a.next_due_date}` : ''}`,
+  ], (a) => showAgreement(a.id).catch(showError));
+  await loadAgreementFigures().catch(() => undefined);
+}
+
+const AGREEMENT_STATUS = { vigente: 'Vigente', cumplido: 'Cumplido', incumplido: 'Incumplido', cancelado: 'Cancelado', reemplazado: 'Reemplazado' };
+const INSTALLMENT_STATUS = { pendiente: 'Pendiente', parcial: 'Parcial', pagada: 'Pagada', vencida: 'Vencida' };
+
+/** One agreement's schedule and payments (GET /agreements/:id). */
+async function showAgreement(id) {
+  const a = await getJson(`/agreements/${id}`);
+  $('agreement-detail').hidden = false;
+  $('agreement-detail-ref').textContent = a.reference ?? `#${a.id}`;
+  $('agreement-detail-status').textContent = `${AGREEMENT_STATUS[a.status] ?? a.status} · pagado ${money.format(a.paid)} de ${money.format(a.total)}`;
+  fillTable($('agreement-schedule'), a.schedule, (i) => [String(i.number), i.due_date, money.format(i.amount), money.format(i.paid_amount), INSTALLMENT_STATUS[i.status] ?? i.status]);
+  fillTable($('agreement-payments'), a.payments, (p) => [
+    p.paid_on,
+    p.source === 'gateway' ? 'Pasarela' : 'Archivo del banco',
+    p.method ?? '',
+    money.format(p.amount),
+    p.allocations.map((l) => `cuota ${l.installment}: ${money.format(l.amount)}`).join(', '),
   ]);
+}
+
+/** Promises kept, amount recovered by portfolio and month, the broken-promise queue (GET /agreements-overview). */
+async function loadAgreementFigures() {
+  const o = await getJson('/agreements-overview');
+  const k = o.promise_keeping;
+  $('promise-keeping').textContent = k.rate === null ? 'sin cuotas vencidas todavía' : `${Math.round(k.rate * 100)} % de las cuotas pagadas a tiempo (${number.format(k.on_time)} de ${number.format(k.due)})`;
+  fillTable($('recovered'), o.recovered, (r) => [r.month, r.portfolio, number.format(r.payments), money.format(r.amount)]);
+  $('broken-count').textContent = `${o.broken_queue.length}`;
+  fillTable($('broken-queue'), o.broken_queue, (q) => [fmtDate(q.created_at), q.portfolio, q.debtor_name, q.reference, money.format(q.total)], (q) => showAgreement(q.agreement_id).catch(showError));
+  $('unmatched-payments').textContent = o.unmatched_payments.n ? `${number.format(o.unmatched_payments.n)} pago(s) sin acuerdo por ${money.format(o.unmatched_payments.amount)}` : '';
 }
 
 async function downloadCsv() {
