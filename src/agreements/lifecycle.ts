@@ -96,21 +96,32 @@ async function notify(knex: Knex, deps: LifecycleDeps, r: DueRow, kind: NoticeKi
   return result;
 }
 
-/** Installments past their due date and unpaid → vencida. */
-export async function updateInstallmentStatuses(knex: Knex, now: Date): Promise<{ overdue: number }> {
+/** Installments past their due date and unpaid → vencida; reminders of agreements no longer vigente are cancelled. */
+export async function updateInstallmentStatuses(knex: Knex, now: Date): Promise<{ overdue: number; cancelled: number }> {
   const today = bogotaDate(now);
+  // Replaced, cancelled or broken meanwhile (in the chat, by an agent): their waiting reminders no longer apply.
+  const stale = ((await knex('agreement_notices as n')
+    .join('agreements as a', 'a.id', 'n.agreement_id')
+    .whereNot('a.status', 'vigente')
+    .whereNot('n.kind', 'paz_y_salvo')
+    .whereIn('n.status', ['queued', 'deferred'])
+    .distinct('n.installment_id')) as { installment_id: number | null }[])
+    .map((r) => r.installment_id)
+    .filter((id): id is number => id !== null);
+  const cancelled = await cancelPendingNotices(knex, stale, now, 'acuerdo sin vigencia');
   const overdue = await knex('agreement_installments as i')
     .whereIn('i.agreement_id', knex('agreements').where({ status: 'vigente' }).select('id'))
     .where('i.due_date', '<', today)
     .whereRaw('i.paid_amount < i.amount')
     .whereNot('i.status', 'vencida')
     .update({ status: 'vencida', updated_at: now });
-  return { overdue };
+  return { overdue, cancelled };
 }
 
 /** Reminders due today: N days before (any day of the window, once) and on the due date. */
 export async function processReminders(knex: Knex, now: Date, deps: LifecycleDeps): Promise<Record<string, number>> {
   const today = bogotaDate(now);
+  await updateInstallmentStatuses(knex, now);
   const counts: Record<string, number> = { queued: 0, deferred: 0, blocked: 0 };
   const policies = new Map<string, Policy>();
   for (const r of await dueRows(knex, today, addDays(today, 30))) {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from '../store/db.js';
-import { bogotaDate } from '../engine/dates.js';
+import { bogotaDate } from '../core/index.js';
 import { installmentStatus } from './schedule.js';
 
 type Db = Knex | Knex.Transaction;
@@ -112,10 +112,13 @@ export function maskCedula(cedula: string): string {
 /** Cancels the reminders still waiting for installments that are now paid. */
 export async function cancelPendingNotices(db: Db, installmentIds: number[], now: Date, reason = 'cuota pagada'): Promise<number> {
   if (!installmentIds.length) return 0;
-  const notices = (await db('agreement_notices').whereIn('installment_id', installmentIds).whereIn('status', ['queued', 'deferred']).select('id', 'outbox_id')) as {
-    id: number;
-    outbox_id: number | null;
-  }[];
+  // Only what has not gone out yet: a reminder already sent stays on record as sent.
+  const notices = (await db('agreement_notices as n')
+    .join('outbox as o', 'o.id', 'n.outbox_id')
+    .whereIn('n.installment_id', installmentIds)
+    .whereIn('n.status', ['queued', 'deferred'])
+    .whereIn('o.status', ['pending', 'deferred'])
+    .select('n.id', 'n.outbox_id')) as { id: number; outbox_id: number | null }[];
   if (!notices.length) return 0;
   const outboxIds = notices.map((n) => n.outbox_id).filter((id): id is number => id !== null);
   const cancelled = outboxIds.length
