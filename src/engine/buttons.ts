@@ -12,7 +12,7 @@ const NUMBER_CHOICE = /^(?:(?:la|el|opcion|opción|numero|número|#)\s*)*(\d{1,2
 
 /** "la primera", "el segundo", "la última opción": a position in the list. */
 const ORDINAL_CHOICE =
-  /^(?:(?:quiero|prefiero|me quedo con|escojo|elijo|tomo|deme|dame|la|el|lo|opcion|de|las|los)\s+)*(primer|primera|primero|segunda|segundo|tercera|tercero|cuarta|cuarto|quinta|quinto|ultima|ultimo)(?:\s+(?:opcion|opción|plan|de todas|porfa|por favor|pues|entonces))*$/;
+  /^(?:(?:no|mejor|mas bien|mejor dicho|ay|ah|pues|entonces|bueno|ok|listo|dale|si|quiero|prefiero|me quedo con|escojo|elijo|tomo|deme|dame|la|el|lo|opcion|de|las|los)\s+)*(primer|primera|primero|segunda|segundo|tercera|tercero|cuarta|cuarto|quinta|quinto|ultima|ultimo)(?:\s+(?:opcion|opción|plan|de todas|porfa|por favor|pues|entonces))*$/;
 const ORDINALS: Record<string, number> = {
   primer: 1, primera: 1, primero: 1, segunda: 2, segundo: 2, tercera: 3, tercero: 3, cuarta: 4, cuarto: 4, quinta: 5, quinto: 5,
 };

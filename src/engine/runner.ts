@@ -283,6 +283,12 @@ export function renderMessages(messages: readonly MessageDef[], scope: Scope): R
   return out;
 }
 
+/** The plans kept in the context, as buttons. */
+function planButtons(list: unknown): Button[] {
+  if (!Array.isArray(list)) return [];
+  return list.filter((p): p is { id: unknown; text: unknown } => !!p && typeof p === 'object' && 'id' in p && 'text' in p).map((p) => ({ id: String(p.id), text: String(p.text) }));
+}
+
 /** Steps the flow for one message. */
 export async function runTurn(flow: Flow, conv: RunnerConversation, input: TurnInput, deps: RunnerDeps): Promise<StepResult> {
   const turn = new Turn(flow, conv, input, deps);
@@ -349,7 +355,14 @@ export async function runTurn(flow: Flow, conv: RunnerConversation, input: TurnI
   }
 
   const offered = turn.buttonsOf(turn.state);
-  const pressed = input.buttonId !== undefined ? offered.find((b) => b.id === input.buttonId) : matchButton(input.text, offered);
+  // In a state that reads `opcion_plan`, "la primera", "la de 6", "de contado" name one of the plans shown
+  // before — never the state's own buttons ("la primera" is not "Sí, confirmo"). A bare number still presses
+  // the numbered list the debtor has in front of them.
+  const readsPlans = turn.state.buttonsFrom !== 'planes' && turn.state.on.some((r) => r.when?.variables.includes('opcion_plan'));
+  const plans = readsPlans ? planButtons(turn.context.planes) : [];
+  const planPick = input.buttonId === undefined && plans.length && !/^\s*\d+\s*\.?\s*$/.test(input.text ?? '') ? matchButton(input.text, plans) : undefined;
+  const pressed = input.buttonId !== undefined ? offered.find((b) => b.id === input.buttonId) : planPick ? undefined : matchButton(input.text, offered);
+  if (planPick) input.signals = { ...input.signals, opcion_plan: planPick.id };
   turn.setTurn(pressed);
   const rule = turn.pick(pressed);
   if (rule) {

@@ -30,6 +30,7 @@ export const SIGNAL_VARIABLES = [
   'cambiar_acuerdo',
   'cancelar_acuerdo',
   'fuera_de_horario',
+  'opcion_plan',
 ] as const;
 
 /**
