@@ -496,7 +496,9 @@ export function extractEntities(text: string, now: Date): Entities {
   if (scan.cedula) entities.cedula = scan.cedula;
   const tokens = tokenize(scan.scrubbed);
   const amount = extractAmount(tokens, scan.scrubbed);
-  if (amount !== undefined) entities.amount = amount;
+  // "no les pago ni un peso" is a refusal, not an offer of $1.
+  const idiom = amount !== undefined && amount < 100 && /\bni (?:un|un solo|medio|mi) (?:peso|centavo|chavo)\b/.test(scan.folded);
+  if (amount !== undefined && !idiom) entities.amount = amount;
   const installments = extractInstallments(tokens);
   if (installments !== undefined) entities.installments = installments;
   // Dates are read from the folded text: the scrubbed copy has blanked "15/12" on purpose.

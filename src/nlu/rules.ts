@@ -50,7 +50,7 @@ const RULES: Rule[] = [
     name: 'refusal',
     intent: 'rechazo',
     confidence: 0.85,
-    re: /^ no (quiero|acepto|me interesa|gracias|voy a (aceptar|negociar|pagar|firmar)|pienso|me sirve|me conviene|me parece|estoy interesad)/,
+    re: /^ no (quiero|acepto|me interesa|gracias|voy a (aceptar|negociar|pagar|firmar)|pienso|me sirve|me conviene|me parece|estoy interesad)| no (le |les )?(quiero|pienso|voy a) (pagar|dar)| no (le |les )?(pago|doy) (nada|ni)| ni (un|mi) peso/,
   },
   {
     name: 'plan',

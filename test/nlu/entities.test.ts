@@ -80,6 +80,10 @@ describe('nlu: entities', () => {
       });
     }
 
+    it('does not take "ni un peso" for an amount', () => {
+      assert.equal(extractEntities('yo no les pago ni un peso', NOW).amount, undefined);
+    });
+
     it('does not take durations for a term', () => {
       assert.equal(extractEntities('hace 3 meses que no trabajo', NOW).installments, undefined);
       assert.equal(extractEntities('llevo 6 meses sin trabajo', NOW).installments, undefined);
