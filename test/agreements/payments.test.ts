@@ -11,6 +11,8 @@ import {
   createAgreementsService,
   newAgreementReference,
   processBrokenPromises,
+  processReminders,
+  queueNotice,
   recordPayment,
   reprogramAgreement,
   type AgreementsService,
@@ -153,6 +155,30 @@ describe('payments and broken promises', () => {
     assert.equal((await installments(result.agreementId)).reduce((s, i) => s + i.amount, 0), 120_000);
     // The follow-up still waiting (if any) is cancelled with the old schedule.
     assert.notEqual((await knex('agreement_notices').where({ id: notice.id }).first()).status, 'queued');
+  });
+
+  it('reminds through the guard: an approved template on WhatsApp Cloud, one contact a day, nothing on a revoked channel', async () => {
+    clock.set(bog('2026-12-01T10:00'));
+    const d = await insertDebtorAt(knex, portfolioId, clock.now());
+    const wa = await recordAgreement(knex, { debtorId: d.id, portfolioId, reference: ref(), total: 60_000, installments: 2, firstDueDate: '2026-12-07', channel: 'whatsapp-cloud', userId: '573001112233', at: clock.now() });
+    const other = await insertDebtorAt(knex, portfolioId, clock.now());
+    const revoked = await recordAgreement(knex, { debtorId: other.id, portfolioId, reference: ref(), total: 60_000, installments: 2, firstDueDate: '2026-12-07', channel: 'telegram', userId: 'tg-revoked', at: clock.now() });
+    await knex('opt_outs').insert({ debtor_id: other.id, channel: 'telegram', user_id: 'tg-revoked', kind: 'no_contactar', status: 'done', created_at: clock.now() });
+    // Thursday 3 December, 3 days before Monday 7th… the reminder.
+    clock.set(bog('2026-12-04T09:00'));
+    await processReminders(knex, clock.now(), deps);
+    const notice = await knex('agreement_notices').where({ agreement_id: wa, kind: 'recordatorio_previo' }).first();
+    const row = await knex('outbox').where({ id: notice.outbox_id }).first();
+    assert.deepEqual([row.kind, row.channel, row.recipient], ['reminder', 'whatsapp-cloud', '573001112233']);
+    assert.equal(row.payload[0].template.name, 'acuerdo_recordatorio');
+    assert.deepEqual(row.payload[0].template.bodyParameters, ['Ana', 'la cuota 1 de 2', '$30.000', 'lunes 7 de diciembre de 2026', (await knex('agreements').where({ id: wa }).first()).reference]);
+    assert.equal((await knex('agreement_notices').where({ agreement_id: revoked }).first()).status, 'blocked');
+    // A second unprompted message the same day waits for the next allowed day (one contact a day).
+    clock.set(bog('2026-12-04T11:00'));
+    const second = await knex.transaction((trx) =>
+      queueNotice(trx, { agreementId: wa, installmentId: null, kind: 'paz_y_salvo', now: clock.now(), templateLanguage: 'es_CO', facts: { name: 'ANA', reference: 'AC-X', link: 'https://x', code: 'PYS-AAAA-AAAA' } }),
+    );
+    assert.equal(second.status, 'deferred');
   });
 
   it('runs as scheduled jobs with the scheduler’s advisory locks and run records', async () => {
