@@ -51,6 +51,16 @@ export interface ConversationSummary {
   closed_at: string | null;
   close_reason: string | null;
   last_message: string | null;
+  /**
+   * Who is writing (Ley 2300 art. 4): null before any cédula matched; pendiente (asked
+   * the second fact), verificado, bloqueado (3 failures in 24 h), tercero (said they
+   * write for the debtor: nothing disclosed).
+   */
+  verification: 'pendiente' | 'verificado' | 'bloqueado' | 'tercero' | null;
+  /** How it was proved or what is asked: telefono, fecha_expedicion, obligacion, canal, ninguna… */
+  verification_method: string | null;
+  /** Wrong answers to the identity question in this conversation. */
+  failed_attempts: number;
 }
 
 const iso = (v: Date | null | undefined): string | null => (v ? v.toISOString() : null);
@@ -97,6 +107,9 @@ export function toSummary(r: Row): ConversationSummary {
     closed_at: iso(r.closed_at),
     close_reason: (r.close_reason as string | null) ?? null,
     last_message: (r.last_message as string | null) ?? null,
+    verification: (r.verification as ConversationSummary['verification']) ?? null,
+    verification_method: (r.verification_method as string | null) ?? null,
+    failed_attempts: Number(r.failed_attempts ?? 0),
   };
 }
 
@@ -122,6 +135,15 @@ export const SUMMARY_COLUMNS = [
   'c.close_reason',
 ] as const;
 
+/** The identity verification of `c` (its engine-private `_identidad`) and its failed attempts. */
+export function identityColumns(knex: Knex): Knex.Raw[] {
+  return [
+    knex.raw(`c.context->'_identidad'->>'estado' as verification`),
+    knex.raw(`c.context->'_identidad'->>'metodo' as verification_method`),
+    knex.raw(`(select count(*)::int from identity_attempts ia where ia.conversation_id = c.id and ia.outcome = 'fallido') as failed_attempts`),
+  ];
+}
+
 export function lastMessageColumn(knex: Knex): Knex.Raw {
   return knex.raw(
     `(select m.text from messages m where m.conversation_id = c.id and m.text is not null order by m.id desc limit 1) as last_message`,
@@ -141,7 +163,7 @@ export async function listConversations(knex: Knex, f: ConversationFilters): Pro
   if (f.handoff === false) q.whereNull('c.handoff_at');
   const [count] = (await q.clone().count<{ n: string }[]>({ n: '*' })) as { n: string | number }[];
   const rows = (await q
-    .select(...SUMMARY_COLUMNS, lastMessageColumn(knex))
+    .select(...SUMMARY_COLUMNS, lastMessageColumn(knex), ...identityColumns(knex))
     .orderBy('c.last_activity_at', 'desc')
     .orderBy('c.id')
     .limit(f.limit)
@@ -174,7 +196,7 @@ export interface Transcript {
 export async function getTranscript(knex: Knex, id: string): Promise<Transcript | undefined> {
   const row = (await summaryQuery(knex)
     .where('c.id', id)
-    .first(...SUMMARY_COLUMNS, 'c.context', lastMessageColumn(knex))) as (Row & { context: Record<string, unknown> }) | undefined;
+    .first(...SUMMARY_COLUMNS, 'c.context', lastMessageColumn(knex), ...identityColumns(knex))) as (Row & { context: Record<string, unknown> }) | undefined;
   if (!row) return undefined;
   const messages = await readMessages(knex, { conversationId: id });
   return {

@@ -1,9 +1,9 @@
-import { enqueueReplies, lockChannelUser, type ChannelName } from '../engine/index.js';
-import { AcuerdoError } from '../core/index.js';
+import { AcuerdoError, type ChannelName, type Clock } from '../core/index.js';
+import { enqueueReplies, lockChannelUser } from '../engine/index.js';
 import type { Logger } from '../log.js';
 import { agentRepliesTotal, handoffQueueDepth } from '../metrics.js';
 import type { Knex } from '../store/db.js';
-import { lastMessageColumn, SUMMARY_COLUMNS, summaryQuery, toSummary, type ConversationSummary } from './conversations.js';
+import { identityColumns, lastMessageColumn, SUMMARY_COLUMNS, summaryQuery, toSummary, type ConversationSummary } from './conversations.js';
 
 /** A handoff action that cannot be done: no such conversation, or it is not with a person. */
 export class HandoffError extends AcuerdoError {
@@ -34,7 +34,8 @@ export interface HandoffServiceOptions {
    * stored as sent and reaches the client through the conversation's history. Default: api.
    */
   inlineChannels?: readonly ChannelName[];
-  now?: () => Date;
+  /** The service's clock: every time this writes or compares. */
+  clock: Clock;
 }
 
 interface LockedConversation {
@@ -60,7 +61,7 @@ export class HandoffService {
   constructor(private readonly options: HandoffServiceOptions) {
     this.knex = options.knex;
     this.inline = new Set(options.inlineChannels ?? ['api']);
-    this.now = options.now ?? (() => new Date());
+    this.now = () => options.clock.now();
   }
 
   /** Conversations waiting for or held by a person, longest waiting first. */
@@ -71,6 +72,8 @@ export class HandoffService {
       .select(
         ...SUMMARY_COLUMNS,
         lastMessageColumn(knex),
+        // Agents taking over see whether the person proved who they are (Ley 2300 art. 4).
+        ...identityColumns(knex),
         knex.raw(
           `(select count(*)::int from messages m where m.conversation_id = c.id and m.direction = 'in'
              and m.created_at > coalesce(c.handoff_at, c.opened_at)
@@ -179,6 +182,7 @@ export class HandoffService {
   }
 
   private async queueMessage(trx: Knex.Transaction, c: LockedConversation, text: string): Promise<{ message_id: number; outbox_id: number }> {
+    const now = this.now();
     const [message] = (await trx('messages')
       .insert({
         conversation_id: c.id,
@@ -188,13 +192,15 @@ export class HandoffService {
         text,
         previous_state: c.state,
         next_state: c.state,
-        created_at: this.now(),
+        created_at: now,
       })
       .returning('id')) as { id: number }[];
-    const outboxId = await enqueueReplies(trx, { conversationId: c.id, channel: c.channel, recipient: c.user_id, replies: [{ text }], kind: 'agent' });
+    // The message and its outbox row carry one reading of the clock, the one the outbox
+    // compares due times with: the reply is due at once on any database server.
+    const outboxId = await enqueueReplies(trx, { conversationId: c.id, channel: c.channel, recipient: c.user_id, replies: [{ text }], kind: 'agent' }, now);
     if (this.inline.has(c.channel)) {
       // Nothing to push to: the REST client reads the agent's message from the conversation's history.
-      await trx('outbox').where({ id: outboxId }).update({ status: 'sent', sent_at: this.now(), updated_at: this.now() });
+      await trx('outbox').where({ id: outboxId }).update({ status: 'sent', sent_at: now, updated_at: now });
     }
     return { message_id: message!.id, outbox_id: outboxId };
   }

@@ -137,6 +137,26 @@ describe('admin API /api/v1/admin', () => {
       assert.deepEqual(page.items.map((c) => c.id), [ids.agreed]);
     });
 
+    it('shows each conversation’s identity verification and failed attempts (Ley 2300 art. 4)', async () => {
+      await db.knex('conversations').where({ id: ids.handoff }).update({ context: JSON.stringify({ _identidad: { estado: 'bloqueado', metodo: 'telefono' } }) });
+      await db.knex('conversations').where({ id: ids.agreed }).update({ context: JSON.stringify({ _identidad: { estado: 'verificado', metodo: 'canal' } }) });
+      const at = new Date(TEST_NOW);
+      const attempt = (outcome: string) => ({ conversation_id: ids.handoff, channel: 'webchat', user_id: 'v-handoff-1', debtor_id: ids.carlos, method: 'telefono', outcome, created_at: at });
+      await db.knex('identity_attempts').insert([attempt('fallido'), attempt('fallido'), attempt('fallido')]);
+      try {
+        const list = s.conversationListSchema.parse((await get('/api/v1/admin/conversations')).body);
+        const byId = new Map(list.items.map((c) => [c.id, c]));
+        assert.deepEqual([byId.get(ids.handoff)?.verification, byId.get(ids.handoff)?.failed_attempts], ['bloqueado', 3]);
+        assert.deepEqual([byId.get(ids.agreed)?.verification, byId.get(ids.agreed)?.verification_method], ['verificado', 'canal']);
+        assert.deepEqual([byId.get(ids.anonymous)?.verification, byId.get(ids.anonymous)?.failed_attempts], [null, 0]);
+        const t = s.transcriptSchema.parse((await get(`/api/v1/admin/conversations/${ids.handoff}`)).body);
+        assert.equal(t.conversation.verification, 'bloqueado');
+      } finally {
+        await db.knex('identity_attempts').del();
+        await db.knex('conversations').whereIn('id', [ids.handoff, ids.agreed]).update({ context: JSON.stringify({}) });
+      }
+    });
+
     it('refuses bad filters with 400', async () => {
       for (const q of ['status=gone', 'from=yesterday', 'handoff=maybe', 'limit=0', 'limit=abc']) {
         const res = await adminFetch(app.base, `/api/v1/admin/conversations?${q}`);

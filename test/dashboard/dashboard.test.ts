@@ -1,3 +1,4 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -25,7 +26,7 @@ describe('supervisor dashboard at /admin, in headless Chromium', function () {
   before(async () => {
     db = await freshDatabase();
     ids = await seed(db.knex);
-    outbox = createOutbox({ knex: db.knex, log });
+    outbox = createOutbox({ knex: db.knex, log, clock: testClock() });
     webchat = new RecordingChannel('webchat');
     outbox.registerChannel(webchat);
     app = await startOpsApp(db.knex, { dispatch: (outboxIds) => outbox.dispatch(outboxIds) });
@@ -83,7 +84,8 @@ describe('supervisor dashboard at /admin, in headless Chromium', function () {
     await page.waitForSelector('body[data-loaded=conversations]');
     const rows = await page.$$eval('#conversations tbody tr', (trs) => trs.map((r) => Array.from(r.children).map((c) => c.textContent)));
     assert.equal(rows.length, 2, 'open conversations by default');
-    assert.ok(rows.some((r) => r[2] === 'CARLOS FAJARDO' && r[1] === 'telegram' && r[3] === 'Cartera Tuya'), JSON.stringify(rows));
+    // The identity column (Ley 2300 art. 4) says whether the person proved who they are.
+    assert.ok(rows.some((r) => r[2] === 'CARLOS FAJARDO' && r[1] === 'telegram' && r[3] === 'Sin cédula' && r[4] === 'Cartera Tuya'), JSON.stringify(rows));
     await page.click('#conversations tbody tr:has-text("CARLOS FAJARDO")');
     await page.waitForSelector('#conv-transcript .msg');
     const texts = await page.$$eval('#conv-transcript .msg .text', (els) => els.map((e) => e.textContent));
@@ -98,7 +100,7 @@ describe('supervisor dashboard at /admin, in headless Chromium', function () {
     await page.click(`#queue tbody tr:has-text("CARLOS FAJARDO")`);
     await page.waitForSelector('#handoff-panel:not([hidden]) .msg');
     await page.click('#handoff-take');
-    await page.waitForFunction(() => document.querySelector('#queue tbody tr')?.children[4]?.textContent === 'Laura');
+    await page.waitForFunction(() => document.querySelector('#queue tbody tr')?.children[5]?.textContent === 'Laura');
     const sent = new Promise<{ to: string; text: string }>((resolve) => webchat.once('sent', (to: string, replies: { text: string }[]) => resolve({ to, text: replies[0]!.text })));
     await page.fill('#reply-text', 'Hola Carlos, soy Laura de la agencia. <b>¿En qué le ayudo?</b>');
     await page.click('#reply-form button[type=submit]');

@@ -86,6 +86,14 @@ export const conversationSummarySchema = z
     closed_at: iso.nullable(),
     close_reason: z.string().nullable(),
     last_message: z.string().nullable(),
+    verification: z
+      .enum(['pendiente', 'verificado', 'bloqueado', 'tercero'])
+      .nullable()
+      .describe(
+        'Identity (Ley 2300 art. 4): null before a cédula matched; pendiente (second fact asked), verificado, bloqueado (3 failures in 24 h), tercero (someone writing for the debtor; nothing disclosed)',
+      ),
+    verification_method: z.string().nullable().describe('How it was proved, or what is asked: telefono, fecha_expedicion, obligacion, canal, ninguna'),
+    failed_attempts: z.number().int().describe('Wrong answers to the identity question in this conversation'),
   })
   .meta({ id: 'ConversationSummary' });
 

@@ -62,7 +62,26 @@ const REASON = {
   datos_personales: 'Datos personales (Ley 1581)',
   disputa: 'Disputa',
   flujo: 'Por el flujo',
+  verificacion_fallida: 'Identidad: 3 intentos fallidos',
+  verificacion_sin_datos: 'Identidad: sin dato para verificar',
 };
+/** Ley 2300 art. 4: whether the person proved who they are, before anyone talks about the debt. */
+const METHOD = { telefono: 'celular', fecha_expedicion: 'fecha de expedición', obligacion: 'n.º de obligación', canal: 'canal verificado', ninguna: 'sin verificación (política)' };
+function identityLabel(c) {
+  const failed = c.failed_attempts ? ` · ${c.failed_attempts} fallido${c.failed_attempts === 1 ? '' : 's'}` : '';
+  switch (c.verification) {
+    case 'verificado':
+      return `Verificado (${METHOD[c.verification_method] || c.verification_method || '—'})${failed}`;
+    case 'pendiente':
+      return `Sin verificar${failed}`;
+    case 'bloqueado':
+      return `Bloqueado${failed}`;
+    case 'tercero':
+      return 'Tercero: no es el titular';
+    default:
+      return 'Sin cédula';
+  }
+}
 
 class HttpError extends Error {
   constructor(status, body) {
@@ -125,6 +144,7 @@ function renderTranscript(container, transcript) {
     h('strong', {}, c.debtor_name || 'Sin identificar'),
     c.cedula ? ` · CC ${c.cedula}` : '',
     ` · ${c.channel} · ${STATUS[c.status] || c.status} · paso: ${c.state}`,
+    h('span', { class: `identity ${c.verification || 'none'}`, title: 'Identidad (Ley 2300, art. 4)' }, ` · identidad: ${identityLabel(c)}`),
     c.portfolio ? ` · ${c.portfolio}` : '',
     c.assigned_to ? ` · asesor: ${c.assigned_to}` : '',
   );
@@ -236,7 +256,7 @@ async function loadConversations() {
   fillTable(
     $('conversations'),
     list.items,
-    (c) => [fmtDate(c.last_activity_at), c.channel, c.debtor_name || 'Sin identificar', c.portfolio || '', c.state, STATUS[c.status] || c.status, c.last_message || ''],
+    (c) => [fmtDate(c.last_activity_at), c.channel, c.debtor_name || 'Sin identificar', identityLabel(c), c.portfolio || '', c.state, STATUS[c.status] || c.status, c.last_message || ''],
     (c, tr) => {
       state.selectedConversation = c.id;
       for (const row of tr.parentElement.children) row.classList.toggle('selected', row === tr);
@@ -263,7 +283,7 @@ async function loadHandoffs() {
   fillTable(
     $('queue'),
     queue.items,
-    (c) => [fmtWait(c.waiting_seconds), c.channel, c.debtor_name || 'Sin identificar', REASON[c.handoff_reason] || c.handoff_reason || '', c.assigned_to || '—', String(c.unanswered), c.last_message || ''],
+    (c) => [fmtWait(c.waiting_seconds), c.channel, c.debtor_name || 'Sin identificar', identityLabel(c), REASON[c.handoff_reason] || c.handoff_reason || '', c.assigned_to || '—', String(c.unanswered), c.last_message || ''],
     (c, tr) => {
       for (const row of tr.parentElement.children) row.classList.toggle('selected', row === tr);
       selectHandoff(c.id).catch(showError);
