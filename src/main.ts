@@ -1,12 +1,12 @@
 import 'dotenv/config';
-import { loadConfig } from './config.js';
+import { loadConfig } from './core/index.js';
 import { ConfigError } from './core/index.js';
 import { createLogger, setLogger } from './log.js';
 import { startService } from './service.js';
 
 /** `npm start`: validate the configuration, start the service, stop cleanly on a signal. */
 export async function main(): Promise<void> {
-  const started = Date.now();
+  const started = performance.now();
   let config;
   try {
     config = loadConfig();
@@ -20,7 +20,7 @@ export async function main(): Promise<void> {
   const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
   setLogger(log);
   const service = await startService(config, log);
-  log.info({ url: service.url, database: service.database.description, ms: Date.now() - started }, `acuerdo is ready at ${service.url}`);
+  log.info({ url: service.url, database: service.database.description, ms: Math.round(performance.now() - started) }, `acuerdo is ready at ${service.url}`);
   if (!process.stdout.isTTY || config.LOG_PRETTY === false) process.stderr.write(`acuerdo is ready at ${service.url}\n`);
 
   const stop = (signal: string) => {

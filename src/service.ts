@@ -80,7 +80,7 @@ export async function startService(config: Config, log: Logger, options: Service
     const understander = await createUnderstander({
       settings: () => ops.settings.nlu(),
       openai: { apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.OPENAI_TIMEOUT_MS, maxRetries: config.OPENAI_MAX_RETRIES },
-      recorder: observeLlmCalls(createKnexLlmCallRecorder(knex)),
+      recorder: observeLlmCalls(createKnexLlmCallRecorder(knex, { clock })),
       log,
     });
     // After the agreement: payments (Mercado Pago when configured, the bank's file), signed links, paz y salvo.
@@ -153,7 +153,7 @@ export async function startService(config: Config, log: Logger, options: Service
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
         { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula, clock }) },
         { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
-        { path: '/', router: createAgreementsRouter({ knex, clock, log, service: agreements, signer, adminToken: () => config.ADMIN_TOKEN }) },
+        { path: '/', router: createAgreementsRouter({ knex, clock, log, service: agreements, signer }) },
         ...operationsRoutes({ knex, config, log, clock, ops }),
       ],
       beforeBodyParsers: (a) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { envSchema, loadConfig } from '../src/config.js';
+import { envSchema, loadConfig } from '../src/core/index.js';
 import { ConfigError } from '../src/core/index.js';
 
 const root = path.join(__dirname, '..');

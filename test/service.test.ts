@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/core/index.js';
 import { createLogger } from '../src/log.js';
 import { startService, type RunningService } from '../src/service.js';
 

@@ -91,12 +91,12 @@ function isTextEcho(contentType: string): boolean {
  * (assigned by the channel, so a client cannot claim someone else's); debts are
  * discussed only in one-to-one conversations (Ley 2300, art. 4).
  */
-export function interpretActivity(activity: ActivityJson): ActivityAction {
+export function interpretActivity(activity: ActivityJson, receivedAt: Date): ActivityAction {
   if (isGroup(activity)) return { kind: 'ignore', reason: 'not a one-to-one conversation' };
   const base = {
     channel: 'botframework' as const,
     from: userKey(activity),
-    at: activity.timestamp && !Number.isNaN(Date.parse(activity.timestamp)) ? new Date(activity.timestamp) : new Date(),
+    at: activity.timestamp && !Number.isNaN(Date.parse(activity.timestamp)) ? new Date(activity.timestamp) : receivedAt,
     channelRef: referenceOf(activity),
   };
   const deliveryId = (id: string) => `${activity.channelId}:${activity.conversation.id}:${id}`;

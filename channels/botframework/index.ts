@@ -23,7 +23,7 @@ import {
 import { AuthenticationError } from 'botframework-connector';
 import type { OutboundChannel, Reply, SendResult } from '../../src/core/index.js';
 import { ChannelApiError, ConfigError, withSendProgress } from '../../src/core/index.js';
-import type { ChannelAdapter, ChannelDeps } from '../types.js';
+import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { activitySchema, conversationReferenceSchema, interpretActivity, type ActivityJson } from './activities.js';
 import { renderReply } from './render.js';
 
@@ -109,8 +109,8 @@ export class BotFrameworkChannel implements ChannelAdapter {
   private readonly appId: string | undefined;
   private handled = 0;
 
-  constructor(private readonly deps: ChannelDeps) {
-    const { config } = deps;
+  constructor(private readonly ports: ChannelPorts) {
+    const { config } = ports;
     this.appId = config.MicrosoftAppId;
     this.emulatorMode = !this.appId;
     const problems: { variable: string; expected: string }[] = [];
@@ -172,7 +172,7 @@ export class BotFrameworkChannel implements ChannelAdapter {
       authenticated = await this.auth.authenticateRequest(activity as unknown as Activity, header);
     } catch (err) {
       if (err instanceof AuthenticationError) {
-        this.deps.log.warn({ channelId: activity.channelId }, 'bot framework request refused: not authenticated');
+        this.ports.log.warn({ channelId: activity.channelId }, 'bot framework request refused: not authenticated');
         res.status(401).json({ error: 'unauthorized' });
         return;
       }
@@ -183,7 +183,7 @@ export class BotFrameworkChannel implements ChannelAdapter {
         await this.onActivity(activity);
       });
     } catch (err) {
-      this.deps.log.error({ err, channelId: activity.channelId, type: activity.type }, 'bot framework activity failed');
+      this.ports.log.error({ err, channelId: activity.channelId, type: activity.type }, 'bot framework activity failed');
       res.status(500).json({ error: 'internal_error' });
       return;
     }
@@ -191,17 +191,17 @@ export class BotFrameworkChannel implements ChannelAdapter {
   }
 
   private async onActivity(activity: ActivityJson): Promise<void> {
-    const action = interpretActivity(activity);
+    const action = interpretActivity(activity, this.ports.clock.now());
     if (action.kind === 'ignore') {
-      this.deps.log.debug({ type: activity.type, channelId: activity.channelId, reason: action.reason }, 'bot framework activity ignored');
+      this.ports.log.debug({ type: activity.type, channelId: activity.channelId, reason: action.reason }, 'bot framework activity ignored');
       return;
     }
     this.handled += 1;
-    await this.deps.handler.handle(action.message);
+    await this.ports.engine.handle(action.message);
   }
 }
 
 /** The adapter loadChannels() adds when BOTFRAMEWORK_ENABLED=true or MicrosoftAppId is set. */
-export function createBotFrameworkChannel(deps: ChannelDeps): BotFrameworkChannel {
-  return new BotFrameworkChannel(deps);
+export function createBotFrameworkChannel(ports: ChannelPorts): BotFrameworkChannel {
+  return new BotFrameworkChannel(ports);
 }

@@ -11,7 +11,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Res
 import { Telegraf, type Context } from 'telegraf';
 import { ConfigError } from '../../src/core/index.js';
 import { KeyedSerialQueue } from '../keyed-queue.js';
-import type { ChannelAdapter, ChannelDeps } from '../types.js';
+import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { TelegramOutbound } from './outbound.js';
 import { realClock, SendScheduler, TELEGRAM_LIMITS, type SchedulerClock, type SendLimits } from './send-scheduler.js';
 import { interpretUpdate } from './updates.js';
@@ -48,10 +48,10 @@ export class TelegramChannel implements ChannelAdapter {
   private lastError?: string;
 
   constructor(
-    private readonly deps: ChannelDeps,
+    private readonly ports: ChannelPorts,
     options: TelegramChannelOptions = {},
   ) {
-    const { config } = deps;
+    const { config } = ports;
     const token = config.TELEGRAM_BOT_TOKEN;
     if (!token) throw new ConfigError([{ variable: 'TELEGRAM_BOT_TOKEN', expected: 'the token BotFather gave' }]);
     if (Boolean(config.TELEGRAM_WEBHOOK_URL) !== Boolean(config.TELEGRAM_WEBHOOK_SECRET)) {
@@ -69,12 +69,12 @@ export class TelegramChannel implements ChannelAdapter {
     this.outbound = new TelegramOutbound({
       telegram: this.bot.telegram,
       scheduler: new SendScheduler(options.limits ?? TELEGRAM_LIMITS, clock),
-      log: deps.log,
+      log: ports.log,
     });
   }
 
   mount(app: Express): void {
-    const secret = this.deps.config.TELEGRAM_WEBHOOK_SECRET;
+    const secret = this.ports.config.TELEGRAM_WEBHOOK_SECRET;
     if (this.mode !== 'webhook' || !secret) return;
     const badBody: ErrorRequestHandler = (err: { status?: number; message?: string }, _req, res, next) => {
       if (err.status === 400 || err.status === 413) res.status(err.status).json({ error: 'invalid_update', details: err.message });
@@ -97,13 +97,13 @@ export class TelegramChannel implements ChannelAdapter {
     this.state = 'starting';
     try {
       this.bot.botInfo ??= await this.bot.telegram.getMe();
-      const url = this.deps.config.TELEGRAM_WEBHOOK_URL;
+      const url = this.ports.config.TELEGRAM_WEBHOOK_URL;
       if (this.mode === 'webhook' && url) {
         if (!new URL(url).pathname.endsWith(WEBHOOK_PATH)) {
-          this.deps.log.warn({ path: new URL(url).pathname }, `TELEGRAM_WEBHOOK_URL does not end in ${WEBHOOK_PATH}; make sure a proxy forwards it there`);
+          this.ports.log.warn({ path: new URL(url).pathname }, `TELEGRAM_WEBHOOK_URL does not end in ${WEBHOOK_PATH}; make sure a proxy forwards it there`);
         }
         await this.bot.telegram.setWebhook(url, {
-          secret_token: this.deps.config.TELEGRAM_WEBHOOK_SECRET,
+          secret_token: this.ports.config.TELEGRAM_WEBHOOK_SECRET,
           allowed_updates: [...ALLOWED_UPDATES],
         });
       } else {
@@ -111,11 +111,11 @@ export class TelegramChannel implements ChannelAdapter {
           if (this.state === 'stopped') return;
           this.state = 'error';
           this.lastError = err instanceof Error ? err.message : String(err);
-          this.deps.log.error({ err }, 'telegram polling stopped');
+          this.ports.log.error({ err }, 'telegram polling stopped');
         });
       }
       this.state = 'ready';
-      this.deps.log.info({ mode: this.mode, bot: this.bot.botInfo.username }, 'telegram channel ready');
+      this.ports.log.info({ mode: this.mode, bot: this.bot.botInfo.username }, 'telegram channel ready');
     } catch (err) {
       this.state = 'error';
       this.lastError = err instanceof Error ? err.message : String(err);
@@ -151,37 +151,37 @@ export class TelegramChannel implements ChannelAdapter {
   }
 
   private async onUpdate(ctx: Context): Promise<void> {
-    const action = interpretUpdate(ctx.update, this.botId);
+    const action = interpretUpdate(ctx.update, this.botId, this.ports.clock.now());
     if (action.kind === 'ignore') {
-      this.deps.log.debug({ updateId: ctx.update.update_id, reason: action.reason }, 'telegram update ignored');
+      this.ports.log.debug({ updateId: ctx.update.update_id, reason: action.reason }, 'telegram update ignored');
       return;
     }
     if (action.callbackQueryId !== undefined) {
       // Answered first and always, so the debtor's button stops spinning whatever follows.
       await this.bot.telegram.answerCbQuery(action.callbackQueryId).catch((err: unknown) => {
-        this.deps.log.warn({ err }, 'telegram answerCallbackQuery failed');
+        this.ports.log.warn({ err }, 'telegram answerCallbackQuery failed');
       });
     }
     if (action.kind === 'answer-only') return;
     const message = action.message;
-    const result = await this.queue.run(message.from, () => this.deps.handler.handle(message));
-    if (result.duplicate) this.deps.log.debug({ updateId: ctx.update.update_id }, 'telegram update already handled');
+    const result = await this.queue.run(message.from, () => this.ports.engine.handle(message));
+    if (result.duplicate) this.ports.log.debug({ updateId: ctx.update.update_id }, 'telegram update already handled');
   }
 
   private async onUpdateFailed(err: unknown, ctx: Context): Promise<void> {
-    this.deps.log.error({ err, updateId: ctx.update.update_id }, 'telegram update failed');
+    this.ports.log.error({ err, updateId: ctx.update.update_id }, 'telegram update failed');
     this.failed.add(ctx.update);
     if (this.mode !== 'polling') return;
     // Polling has moved past this update: ask the debtor to write again rather than stay silent.
-    const action = interpretUpdate(ctx.update, this.botId);
+    const action = interpretUpdate(ctx.update, this.botId, this.ports.clock.now());
     if (action.kind !== 'handle') return;
     await this.outbound.send(action.message.from, [{ text: TRY_AGAIN_TEXT }]).catch((sendErr: unknown) => {
-      this.deps.log.warn({ err: sendErr }, 'telegram apology not sent');
+      this.ports.log.warn({ err: sendErr }, 'telegram apology not sent');
     });
   }
 }
 
 /** The adapter loadChannels() adds when TELEGRAM_BOT_TOKEN is set. */
-export function createTelegramChannel(deps: ChannelDeps, options: TelegramChannelOptions = {}): TelegramChannel {
-  return new TelegramChannel(deps, options);
+export function createTelegramChannel(ports: ChannelPorts, options: TelegramChannelOptions = {}): TelegramChannel {
+  return new TelegramChannel(ports, options);
 }

@@ -7,7 +7,7 @@
 import { TelegramError, type Telegram } from 'telegraf';
 import type { OutboundChannel, Reply, SendResult } from '../../src/core/index.js';
 import { ChannelApiError, withSendProgress } from '../../src/core/index.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/core/index.js';
 import { renderReply, type OutgoingMessage } from './render.js';
 import type { SendScheduler } from './send-scheduler.js';
 
@@ -19,7 +19,7 @@ import type { SendScheduler } from './send-scheduler.js';
 const IN_PLACE_WAIT_BUDGET_MS = 30_000;
 
 export interface TelegramOutboundDeps {
-  telegram: Pick<Telegram, 'sendMessage'>;
+  telegram: Pick<Telegram, 'sendMessage' | 'sendDocument'>;
   scheduler: SendScheduler;
   log: Logger;
 }
@@ -40,6 +40,7 @@ export class TelegramOutbound implements OutboundChannel {
       for (const reply of replies) {
         // A reply longer than one message counts as delivered once all its pieces went out.
         for (const message of renderReply(reply).filter((m) => m.text.trim() !== '')) externalIds.push(await this.sendOne(to, message, budget));
+        if (reply.document) externalIds.push(await this.sendOne(to, { document: reply.document }, budget));
         delivered += 1;
       }
     } catch (err) {
@@ -49,11 +50,15 @@ export class TelegramOutbound implements OutboundChannel {
     return externalId !== undefined ? { externalId, externalIds } : {};
   }
 
-  private async sendOne(chatId: string, message: OutgoingMessage, budget: { waitMs: number }): Promise<string> {
+  private async sendOne(chatId: string, message: OutgoingMessage | { document: { url: string; filename: string } }, budget: { waitMs: number }): Promise<string> {
     for (;;) {
       await this.deps.scheduler.acquire(chatId);
       try {
-        const sent = await this.deps.telegram.sendMessage(chatId, message.text, message.reply_markup ? { reply_markup: message.reply_markup } : {});
+        const sent =
+          'document' in message
+            ? // Telegram fetches the file from its URL itself.
+              await this.deps.telegram.sendDocument(chatId, { url: message.document.url, filename: message.document.filename })
+            : await this.deps.telegram.sendMessage(chatId, message.text, message.reply_markup ? { reply_markup: message.reply_markup } : {});
         return String(sent.message_id);
       } catch (err) {
         const failure = toChannelError(err);

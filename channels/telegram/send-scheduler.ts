@@ -11,7 +11,8 @@ export interface SchedulerClock {
 }
 
 export const realClock: SchedulerClock = {
-  now: () => Date.now(),
+  // Pacing measures durations, paired with real timers: monotonic time, not the domain clock.
+  now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 

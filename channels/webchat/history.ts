@@ -1,63 +1,37 @@
-import type { Knex } from '../../src/store/db.js';
+import type { ChannelPorts, HistoryMessage } from '../../src/core/index.js';
 import type { ChatMessage } from './protocol.js';
 
 /** How many messages a first load shows (the latest ones). */
 export const HISTORY_LIMIT = 200;
-
-interface MessageRow {
-  id: number;
-  direction: string;
-  author: string;
-  text: string | null;
-  buttons: unknown;
-  media_kind: string | null;
-  external_id: string | null;
-  created_at: Date;
-}
 
 /** The inbound message id the engine dedupes on: the client's id, scoped to its visitor. */
 export function inboundMessageId(visitorId: string, clientId: string): string {
   return `${visitorId}:${clientId}`;
 }
 
-function buttonsOf(value: unknown): ChatMessage['buttons'] {
-  if (!Array.isArray(value)) return undefined;
-  const buttons = value.flatMap((b: unknown) => {
-    const { id, text } = (b ?? {}) as { id?: unknown; text?: unknown };
-    return typeof id === 'string' && typeof text === 'string' ? [{ id, text }] : [];
-  });
-  return buttons.length ? buttons : undefined;
-}
-
-function toChatMessage(row: MessageRow, visitorId: string): ChatMessage {
+function toChatMessage(row: HistoryMessage, visitorId: string): ChatMessage {
   const inbound = row.direction === 'in';
   const prefix = `${visitorId}:`;
   const message: ChatMessage = {
     id: row.id,
     from: inbound ? 'visitor' : row.author === 'agent' ? 'agent' : 'bot',
-    text: row.text ?? (row.media_kind ? `(${row.media_kind})` : ''),
-    at: row.created_at.toISOString(),
+    text: row.text ?? (row.mediaKind ? `(${row.mediaKind})` : ''),
+    at: row.at.toISOString(),
   };
-  const buttons = inbound ? undefined : buttonsOf(row.buttons);
-  if (buttons) message.buttons = buttons;
-  if (inbound && row.external_id?.startsWith(prefix)) message.clientId = row.external_id.slice(prefix.length);
+  if (!inbound && row.buttons?.length) message.buttons = row.buttons;
+  if (inbound && row.externalId?.startsWith(prefix)) message.clientId = row.externalId.slice(prefix.length);
   return message;
 }
+
+/** How the widget reads a visitor's messages: the service's transcript port. */
+export type HistoryPort = ChannelPorts['history'];
 
 /**
  * A visitor's conversation as the widget shows it, across every web chat conversation
  * the visitor has had, oldest first: without `after` the latest HISTORY_LIMIT messages,
  * with it the messages after that id. Internal system notes are left out.
  */
-export async function readHistory(knex: Knex, visitorId: string, after?: number): Promise<ChatMessage[]> {
-  const query = knex('messages as m')
-    .join('conversations as c', 'c.id', 'm.conversation_id')
-    .where({ 'c.channel': 'webchat', 'c.user_id': visitorId })
-    .whereIn('m.author', ['debtor', 'bot', 'agent'])
-    .select<MessageRow[]>('m.id', 'm.direction', 'm.author', 'm.text', 'm.buttons', 'm.media_kind', 'm.external_id', 'm.created_at');
-  const rows =
-    after !== undefined
-      ? await query.where('m.id', '>', after).orderBy('m.id', 'asc').limit(HISTORY_LIMIT * 5)
-      : (await query.orderBy('m.id', 'desc').limit(HISTORY_LIMIT)).reverse();
+export async function readHistory(history: HistoryPort, visitorId: string, after?: number): Promise<ChatMessage[]> {
+  const rows = await history('webchat', visitorId, after !== undefined ? { after, limit: HISTORY_LIMIT * 5 } : { limit: HISTORY_LIMIT });
   return rows.map((row) => toChatMessage(row, visitorId));
 }

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import { safeEqual } from '../../src/core/index.js';
-import type { Knex } from '../../src/store/db.js';
+import { AcuerdoError, safeEqual, type SecretStore } from '../../src/core/index.js';
 
 /**
  * Anonymous visitors. A visitor id is 128 random bits; the widget keeps it as a token
@@ -39,20 +38,17 @@ export function createVisitorIdentity(secret: string): VisitorIdentity {
   };
 }
 
-/** The settings row that keeps the generated secret when WEBCHAT_SECRET is not set. */
+/** The name the generated secret is kept under when WEBCHAT_SECRET is not set. */
 export const SECRET_SETTING = 'webchat.secret';
 
 /**
  * The signing secret: WEBCHAT_SECRET when configured; otherwise one generated on first
- * use and kept in the `settings` table, so tokens survive restarts and every process
- * sharing the database signs alike. Concurrent first starts agree: the first insert wins.
+ * use and kept by the service's secret store, so tokens survive restarts and every
+ * process sharing the database signs alike. Concurrent first starts agree: the first one stored wins.
  */
-export async function loadWebchatSecret(knex: Knex, configured: string | undefined): Promise<{ secret: string; source: 'config' | 'database' }> {
+export async function loadWebchatSecret(secrets: SecretStore, configured: string | undefined): Promise<{ secret: string; source: 'config' | 'database' }> {
   if (configured) return { secret: configured, source: 'config' };
-  const generated = crypto.randomBytes(32).toString('base64url');
-  await knex('settings').insert({ key: SECRET_SETTING, value: JSON.stringify({ secret: generated }) }).onConflict('key').ignore();
-  const row = (await knex('settings').where({ key: SECRET_SETTING }).first('value')) as { value: { secret?: unknown } } | undefined;
-  const stored = row?.value.secret;
-  if (typeof stored !== 'string' || stored.length < 32) throw new Error(`the settings row ${SECRET_SETTING} holds no usable secret`);
+  const stored = await secrets.getOrCreate(SECRET_SETTING, () => crypto.randomBytes(32).toString('base64url'));
+  if (stored.length < 32) throw new AcuerdoError(`the stored secret ${SECRET_SETTING} is not usable (too short)`);
   return { secret: stored, source: 'database' };
 }

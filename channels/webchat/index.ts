@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Express } from 'express';
 import type { OutboundChannel, Reply } from '../../src/core/index.js';
-import type { ChannelAdapter, ChannelDeps } from '../types.js';
+import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { loadWidget, type WidgetBundle } from './build.js';
 import { createVisitorIdentity, loadWebchatSecret, type VisitorIdentity } from './identity.js';
 import { createOriginPolicy } from './origins.js';
@@ -13,7 +13,7 @@ import { SocketHub } from './socket-hub.js';
 export { WEBCHAT_PATHS } from './protocol.js';
 
 export interface WebchatOptions {
-  /** The clock for rate limits and message times (tests pass a fake one). */
+  /** The rate limiter's clock in ms (default: the service's clock). */
   now?: () => number;
   /** Where the bundle comes from (default: built from the source, or dist/widget.js). */
   widget?: () => Promise<WidgetBundle>;
@@ -29,16 +29,17 @@ export interface WebchatChannel extends ChannelAdapter {
  * messages go through the engine; replies reach the visitor's open tabs when the
  * engine's outbox calls `outbound.send` (and right after the turn, from the stored rows).
  */
-export function createWebchatChannel(deps: ChannelDeps, options: WebchatOptions = {}): WebchatChannel {
-  const { config, knex } = deps;
-  const log = deps.log.child({ channel: 'webchat' });
-  const now = options.now ?? Date.now;
+export function createWebchatChannel(ports: ChannelPorts, options: WebchatOptions = {}): WebchatChannel {
+  const { config } = ports;
+  const log = ports.log.child({ channel: 'webchat' });
+  // The rate limiter's buckets refill by the service's clock (tests move it).
+  const now = options.now ?? (() => ports.clock.now().getTime());
   const limits: Limits = { maxChars: config.WEBCHAT_MAX_MESSAGE_CHARS };
   const origins = createOriginPolicy(config.WEBCHAT_ALLOWED_ORIGINS, config.PUBLIC_URL);
 
   let identityReady: Promise<VisitorIdentity> | undefined;
   const identity = () =>
-    (identityReady ??= loadWebchatSecret(knex, config.WEBCHAT_SECRET).then(
+    (identityReady ??= loadWebchatSecret(ports.secrets, config.WEBCHAT_SECRET).then(
       ({ secret, source }) => {
         log.info({ secretFrom: source === 'config' ? 'WEBCHAT_SECRET' : 'settings table' }, 'web chat visitor signing ready');
         return createVisitorIdentity(secret);
@@ -63,14 +64,14 @@ export function createWebchatChannel(deps: ChannelDeps, options: WebchatOptions 
     ));
 
   const hub = new SocketHub({
-    handler: deps.handler,
-    knex,
+    handler: ports.engine,
+    history: ports.history,
+    clock: ports.clock,
     log,
     identity,
     origins,
     limiter: createRateLimiter(config.WEBCHAT_RATE_PER_MINUTE, now),
     limits,
-    now,
   });
 
   const outbound: OutboundChannel = {
@@ -89,7 +90,7 @@ export function createWebchatChannel(deps: ChannelDeps, options: WebchatOptions 
     name: 'webchat',
     outbound,
     mount(app: Express) {
-      mountWebchatRoutes(app, { knex, log, identity, origins, limits, widget, demoPage: config.WEBCHAT_DEMO_PAGE });
+      mountWebchatRoutes(app, { history: ports.history, log, identity, origins, limits, widget, demoPage: config.WEBCHAT_DEMO_PAGE });
     },
     attachServer(server: http.Server) {
       hub.attach(server);

@@ -2,16 +2,15 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Logger } from '../../src/log.js';
-import type { Knex } from '../../src/store/db.js';
+import type { Logger } from '../../src/core/index.js';
 import type { WidgetBundle } from './build.js';
-import { readHistory } from './history.js';
+import { readHistory, type HistoryPort } from './history.js';
 import type { VisitorIdentity } from './identity.js';
 import type { OriginPolicy } from './origins.js';
 import { WEBCHAT_PATHS, type HistoryResponse, type Limits, type SessionResponse } from './protocol.js';
 
 export interface WebchatRoutesDeps {
-  knex: Knex;
+  history: HistoryPort;
   log: Logger;
   identity: () => Promise<VisitorIdentity>;
   origins: OriginPolicy;
@@ -105,7 +104,7 @@ export function mountWebchatRoutes(app: Express, deps: WebchatRoutesDeps): void 
       return;
     }
     const after = Number(req.query.after);
-    const messages = await readHistory(deps.knex, visitorId, Number.isSafeInteger(after) && after > 0 ? after : undefined);
+    const messages = await readHistory(deps.history, visitorId, Number.isSafeInteger(after) && after > 0 ? after : undefined);
     res.set('Cache-Control', 'no-store').json({ visitorId, messages, limits: deps.limits } satisfies HistoryResponse);
   });
 

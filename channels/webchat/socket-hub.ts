@@ -1,11 +1,10 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { MessageHandler } from '../../src/core/index.js';
-import type { Logger } from '../../src/log.js';
-import type { Knex } from '../../src/store/db.js';
+import type { Clock, MessageHandler } from '../../src/core/index.js';
+import type { Logger } from '../../src/core/index.js';
 import { KeyedSerialQueue } from '../keyed-queue.js';
-import { inboundMessageId, readHistory } from './history.js';
+import { inboundMessageId, readHistory, type HistoryPort } from './history.js';
 import type { VisitorIdentity } from './identity.js';
 import type { OriginPolicy } from './origins.js';
 import { CLIENT_ID_PATTERN, CLOSE_BAD_SIGNATURE, WEBCHAT_PATHS, type ClientFrame, type Limits, type ServerFrame } from './protocol.js';
@@ -13,14 +12,15 @@ import type { RateLimiter } from './rate-limit.js';
 
 export interface SocketHubDeps {
   handler: MessageHandler;
-  knex: Knex;
+  history: HistoryPort;
+  /** The service's clock: the `at` of each message a visitor sends. */
+  clock: Clock;
   log: Logger;
   /** Resolves once the signing secret is loaded. */
   identity: () => Promise<VisitorIdentity>;
   origins: OriginPolicy;
   limiter: RateLimiter;
   limits: Limits;
-  now: () => number;
   /** How often dead connections are looked for (ping/pong). */
   heartbeatMs?: number;
 }
@@ -200,7 +200,7 @@ export class SocketHub {
         messageId: inboundMessageId(visitorId, clientId),
         ...(text ? { text } : {}),
         ...(buttonId ? { buttonId } : {}),
-        at: new Date(this.deps.now()),
+        at: this.deps.clock.now(),
       });
       duplicate = result.duplicate;
     } catch (err) {
@@ -221,7 +221,7 @@ export class SocketHub {
     const from = Math.min(...conns.map((c) => c.cursor));
     let messages;
     try {
-      messages = await readHistory(this.deps.knex, visitorId, from);
+      messages = await readHistory(this.deps.history, visitorId, from);
     } catch (err) {
       this.deps.log.warn({ err }, 'webchat could not read the conversation');
       return;

@@ -2,7 +2,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { OutboundChannel, Reply } from '../../src/core/index.js';
 import { ChannelApiError, ConfigError, withSendProgress } from '../../src/core/index.js';
 import { safeEqual } from '../../src/core/index.js';
-import type { ChannelAdapter, ChannelDeps } from '../types.js';
+import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { GraphApi, OUTSIDE_WINDOW, type GraphApiSettings } from './graph-api.js';
 import { parseWebhook, type ParsedWebhook } from './payload.js';
 import { toGraphMessage } from './render.js';
@@ -37,7 +37,7 @@ export interface WhatsAppCloudStatus extends Record<string, unknown> {
 }
 
 /** The Graph API settings from the configuration; throws ConfigError naming what is missing. */
-export function graphSettingsFromConfig(config: ChannelDeps['config']): GraphApiSettings & { verifyToken: string; appSecret: string } {
+export function graphSettingsFromConfig(config: ChannelPorts['config']): GraphApiSettings & { verifyToken: string; appSecret: string } {
   const missing = (
     [
       ['WHATSAPP_CLOUD_TOKEN', config.WHATSAPP_CLOUD_TOKEN],
@@ -67,14 +67,14 @@ export function graphSettingsFromConfig(config: ChannelDeps['config']): GraphApi
  * interactive reply buttons (≤ 3 options), an interactive list (4–10) or numbered
  * text, through POST /{version}/{phone-number-id}/messages.
  */
-export function createWhatsAppCloudChannel(deps: ChannelDeps): WhatsAppCloudChannel {
-  const settings = graphSettingsFromConfig(deps.config);
+export function createWhatsAppCloudChannel(ports: ChannelPorts): WhatsAppCloudChannel {
+  const settings = graphSettingsFromConfig(ports.config);
   const api = new GraphApi(settings);
-  const log = deps.log.child({ channel: 'whatsapp-cloud' });
+  const log = ports.log.child({ channel: 'whatsapp-cloud' });
   const state: WhatsAppCloudStatus = { state: 'ready', templateNeeded: { count: 0 } };
 
   function templateNeeded(recipient: string, explanation: string): void {
-    state.templateNeeded = { count: state.templateNeeded.count + 1, lastAt: new Date().toISOString() };
+    state.templateNeeded = { count: state.templateNeeded.count + 1, lastAt: ports.clock.now().toISOString() };
     state.lastError = explanation;
     log.warn(
       { recipient, code: OUTSIDE_WINDOW },
@@ -106,7 +106,7 @@ export function createWhatsAppCloudChannel(deps: ChannelDeps): WhatsAppCloudChan
     // In order: a debtor's messages in one delivery are turns in the order they wrote them.
     for (const message of parsed.messages) {
       try {
-        const turn = await deps.handler.handle(message);
+        const turn = await ports.engine.handle(message);
         if (turn.duplicate) log.debug({ messageId: message.messageId }, 'repeated WhatsApp delivery dropped');
       } catch (err) {
         failed++;
@@ -115,7 +115,7 @@ export function createWhatsAppCloudChannel(deps: ChannelDeps): WhatsAppCloudChan
     }
     for (const update of parsed.statuses) {
       try {
-        const moved = await applyStatus(deps.knex, update);
+        const moved = await applyStatus(ports.reportDeliveryStatus, update);
         if (update.status === 'failed') {
           const explanation = describeErrors(update.errors) ?? 'failed';
           if (update.errors.some((e) => e.code === OUTSIDE_WINDOW)) templateNeeded(update.externalId, explanation);
@@ -159,12 +159,12 @@ export function createWhatsAppCloudChannel(deps: ChannelDeps): WhatsAppCloudChan
     }
     let parsed: ParsedWebhook;
     try {
-      parsed = parseWebhook(JSON.parse(raw.toString('utf8')), settings.phoneNumberId);
+      parsed = parseWebhook(JSON.parse(raw.toString('utf8')), settings.phoneNumberId, ports.clock.now());
     } catch {
       res.status(400).json({ error: 'invalid_payload', details: 'not a WhatsApp Business webhook' });
       return;
     }
-    state.lastWebhookAt = new Date().toISOString();
+    state.lastWebhookAt = ports.clock.now().toISOString();
     const { failed } = await processDelivery(parsed);
     // A 5xx makes Meta deliver again later; handled messages are then dropped as repeats.
     if (failed) res.status(500).json({ error: 'internal_error' });

@@ -1,4 +1,4 @@
-import { renderNumberedOptions } from '../../src/engine/buttons.js';
+import { renderNumberedOptions } from '../../src/core/index.js';
 import type { Reply } from '../../src/core/index.js';
 import type { GraphMessage } from './graph-api.js';
 

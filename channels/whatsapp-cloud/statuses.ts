@@ -1,5 +1,4 @@
-import { applyDeliveryStatus } from '../../src/engine/index.js';
-import type { Knex } from '../../src/store/db.js';
+import type { ChannelPorts } from '../../src/core/index.js';
 import { OUTSIDE_WINDOW, outsideWindowExplanation } from './graph-api.js';
 import type { StatusUpdate, WebhookError } from './payload.js';
 
@@ -20,8 +19,8 @@ export function describeErrors(errors: WebhookError[]): string | undefined {
  * only moves a message, and its row, forward (see applyDeliveryStatus).
  * Returns how many rows moved (0 when the row is unknown or already further along).
  */
-export async function applyStatus(knex: Knex, update: StatusUpdate): Promise<number> {
-  return applyDeliveryStatus(knex, {
+export async function applyStatus(report: ChannelPorts['reportDeliveryStatus'], update: StatusUpdate): Promise<number> {
+  return report({
     channel: 'whatsapp-cloud',
     externalId: update.externalId,
     status: update.status,

@@ -5,7 +5,9 @@ export type TemplateParameter =
   | { type: 'text'; text: string }
   | { type: 'currency'; currency: { fallback_value: string; code: string; amount_1000: number } }
   | { type: 'date_time'; date_time: { fallback_value: string } }
-  | { type: 'payload'; payload: string };
+  | { type: 'payload'; payload: string }
+  /** A DOCUMENT header (e.g. the paz y salvo PDF), fetched by Meta from `link`. */
+  | { type: 'document'; document: { link: string; filename: string } };
 
 export interface TemplateComponent {
   type: 'header' | 'body' | 'button';

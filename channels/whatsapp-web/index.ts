@@ -2,12 +2,10 @@ import path from 'node:path';
 import type { Express } from 'express';
 import QRCode from 'qrcode';
 import qrcodeTerminal from 'qrcode-terminal';
-import { renderNumberedOptions } from '../../src/engine/buttons.js';
 import type { InboundMessage, OutboundChannel, Reply } from '../../src/core/index.js';
-import { ChannelApiError, withSendProgress } from '../../src/core/index.js';
-import { requireAdminToken } from '../../src/http/admin-auth.js';
+import { ChannelApiError, renderNumberedOptions, withSendProgress } from '../../src/core/index.js';
 import { KeyedSerialQueue } from '../keyed-queue.js';
-import type { ChannelAdapter, ChannelDeps } from '../types.js';
+import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { webJsClientFactory, type WebClient, type WebClientFactory, type WebMessage } from './client.js';
 import { chatIdForUser, toInbound } from './messages.js';
 import { Pacer, realTimers, Sleeper, type PacingOptions, type Timers } from './pacer.js';
@@ -81,17 +79,17 @@ function printToTerminal(qr: string): void {
  * Web cannot show buttons); the engine reads "1", "2" or the option's text back.
  * Replies are paced like a person typing, within a maximum rate for the number.
  */
-export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWebOptions = {}): WhatsAppWebChannel {
-  const log = deps.log.child({ channel: 'whatsapp-web' });
+export function createWhatsAppWebChannel(ports: ChannelPorts, options: WhatsAppWebOptions = {}): WhatsAppWebChannel {
+  const log = ports.log.child({ channel: 'whatsapp-web' });
   const timers = options.timers ?? realTimers;
   const printQr = options.printQr ?? printToTerminal;
   const backoff = options.reconnect ?? DEFAULT_RECONNECT;
   const logoutQrWaitMs = options.logoutQrWaitMs ?? 60_000;
   const pacer = new Pacer(
     {
-      msPerChar: deps.config.WHATSAPP_WEB_TYPING_MS_PER_CHAR,
-      maxTypingMs: deps.config.WHATSAPP_WEB_TYPING_MAX_MS,
-      maxPerMinute: deps.config.WHATSAPP_WEB_MAX_PER_MINUTE,
+      msPerChar: ports.config.WHATSAPP_WEB_TYPING_MS_PER_CHAR,
+      maxTypingMs: ports.config.WHATSAPP_WEB_TYPING_MAX_MS,
+      maxPerMinute: ports.config.WHATSAPP_WEB_MAX_PER_MINUTE,
       maxQueueMs: 20_000,
       ...options.pacing,
     },
@@ -126,8 +124,8 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
 
   async function resolveFactory(): Promise<WebClientFactory> {
     factory ??= await webJsClientFactory({
-      dataPath: path.join(deps.config.dataDir, 'whatsapp'),
-      chromiumPath: deps.config.CHROMIUM_PATH,
+      dataPath: path.join(ports.config.dataDir, 'whatsapp'),
+      chromiumPath: ports.config.CHROMIUM_PATH,
       runningAsRoot: process.getuid?.() === 0,
     });
     return factory;
@@ -143,7 +141,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
       const first = qr === undefined;
       setState('qr');
       qr = code;
-      status.qrAt = new Date(timers.now()).toISOString();
+      status.qrAt = ports.clock.now().toISOString();
       if (first) log.info(`WhatsApp Web is waiting to be linked: scan the QR in the terminal or at ${QR_PATH}`);
       printQr(code);
     });
@@ -157,7 +155,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
       if (client !== c) return;
       logoutTimer = clearTimer(logoutTimer);
       setState('ready');
-      status.readyAt = new Date(timers.now()).toISOString();
+      status.readyAt = ports.clock.now().toISOString();
       status.reconnectAttempts = 0;
       log.info('WhatsApp Web is ready');
     });
@@ -169,7 +167,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
     c.on('disconnected', (reason) => {
       if (client !== c || stopped) return;
       if (reason === 'LOGOUT') {
-        status.lastDisconnect = { reason, at: new Date(timers.now()).toISOString() };
+        status.lastDisconnect = { reason, at: ports.clock.now().toISOString() };
         // The phone unlinked us. whatsapp-web.js clears the session and shows a new QR;
         // if none comes, the client is rebuilt, which starts from the QR as well.
         log.warn('WhatsApp Web was logged out from the phone; link it again with the new QR');
@@ -196,12 +194,12 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
 
   function lost(reason: string): void {
     if (stopped) return;
-    status.lastDisconnect = { reason, at: new Date(timers.now()).toISOString() };
+    status.lastDisconnect = { reason, at: ports.clock.now().toISOString() };
     setState('disconnected');
     if (reconnectTimer !== undefined) return;
     const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** status.reconnectAttempts);
     status.reconnectAttempts++;
-    status.reconnectAt = new Date(timers.now() + delay).toISOString();
+    status.reconnectAt = new Date(ports.clock.now().getTime() + delay).toISOString();
     reconnectTimer = timers.setTimeout(() => {
       reconnectTimer = undefined;
       void restart();
@@ -226,7 +224,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
   }
 
   function receive(message: WebMessage): void {
-    const inbound = toInbound(message);
+    const inbound = toInbound(message, ports.clock.now());
     if (!inbound) return;
     // whatsapp-web.js can emit a message again (e.g. after a reconnect); the engine also drops repeats.
     if (recentIds.has(inbound.messageId)) return;
@@ -237,7 +235,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
 
   async function handle(inbound: InboundMessage): Promise<void> {
     try {
-      const turn = await deps.handler.handle(inbound);
+      const turn = await ports.engine.handle(inbound);
       if (turn.duplicate) log.debug({ messageId: inbound.messageId }, 'repeated WhatsApp Web message dropped');
     } catch (err) {
       // Forget the id so that a re-emitted copy gets another chance.
@@ -302,7 +300,7 @@ export function createWhatsAppWebChannel(deps: ChannelDeps, options: WhatsAppWeb
     name: 'whatsapp-web',
     outbound,
     mount(app: Express) {
-      const admin = requireAdminToken(() => deps.config.ADMIN_TOKEN);
+      const admin = ports.adminGuard;
       app.get(QR_PATH, admin, async (_req, res) => {
         res.set('Cache-Control', 'no-store');
         if (status.state !== 'qr' || !qr) {

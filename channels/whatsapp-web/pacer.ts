@@ -8,7 +8,8 @@ export interface Timers {
 export const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  now: () => Date.now(),
+  // Pacing measures durations, paired with real timers: monotonic time, not the domain clock.
+  now: () => performance.now(),
 };
 
 export interface PacingOptions {

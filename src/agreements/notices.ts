@@ -127,10 +127,19 @@ export async function queueNotice(trx: Knex.Transaction, o: QueueNoticeOptions):
     return { status: 'blocked', reason: 'sin_canal' };
   }
   const content = noticeContent(o.kind, o.facts);
+  // The paz y salvo also goes as a document where the channel can carry one.
+  const pdf = o.kind === 'paz_y_salvo' && o.facts.link && o.facts.code ? { url: o.facts.link, filename: `paz-y-salvo-${o.facts.code}.pdf` } : undefined;
+  const template = {
+    name: NOTICE_TEMPLATES[o.kind],
+    language: o.templateLanguage,
+    bodyParameters: content.parameters,
+    // acuerdo_paz_y_salvo is approved with a DOCUMENT header.
+    ...(pdf ? { components: [{ type: 'header', parameters: [{ type: 'document', document: { link: pdf.url, filename: pdf.filename } }] }] } : {}),
+  };
   const payload: Reply[] =
     address.channel === 'whatsapp-cloud'
-      ? [{ text: content.text, template: { name: NOTICE_TEMPLATES[o.kind], language: o.templateLanguage, bodyParameters: content.parameters } } as Reply]
-      : [{ text: content.text }];
+      ? [{ text: content.text, template } as Reply]
+      : [{ text: content.text, ...(pdf && address.channel === 'telegram' ? { document: pdf } : {}) }];
   const queued = await queueUnprompted(trx, {
     channel: address.channel,
     recipient: address.recipient,

@@ -4,7 +4,7 @@
  * figures (promises kept, amount recovered by portfolio and month, the broken-promise queue).
  */
 import type { Knex } from '../store/db.js';
-import { bogotaDate } from '../engine/dates.js';
+import { bogotaDate } from '../core/index.js';
 
 export async function agreementDetail(knex: Knex, id: number): Promise<Record<string, unknown> | undefined> {
   const a = (await knex('agreements as a')

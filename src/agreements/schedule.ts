@@ -4,7 +4,7 @@
  * Emiliani included) and amounts that add up to the agreement's total to the peso.
  * Pure functions: the engine writes the rows in the turn's transaction.
  */
-import { addDays, isBusinessDay } from '../engine/dates.js';
+import { addDays, isBusinessDay } from '../core/index.js';
 
 export const INSTALLMENT_STATUSES = ['pendiente', 'parcial', 'pagada', 'vencida'] as const;
 export type InstallmentStatus = (typeof INSTALLMENT_STATUSES)[number];

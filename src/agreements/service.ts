@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
-import { bogotaDate } from '../engine/dates.js';
+import { bogotaDate } from '../core/index.js';
 import { loadCertificate, renderCertificatePdf, type CertificateData } from './certificate.js';
 import type { LinkSigner } from './links.js';
 import { queueNotice } from './notices.js';

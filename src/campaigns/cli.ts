@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { fail, withDatabase } from '../cli/context.js';
 import { formatBogota } from '../compliance/index.js';
-import type { Config } from '../config.js';
+import type { Config } from '../core/index.js';
 import { maskPersonalData } from '../log.js';
 import {
   CAMPAIGN_CHANNELS,
@@ -86,9 +86,9 @@ export function registerCampaignCommands(program: Command): void {
       const template = flags.template ?? DEFAULT_FLOW_NAME;
 
       try {
-        await withDatabase(async ({ knex, config }) => {
+        await withDatabase(async ({ knex, config, clock }) => {
           if (flags.dryRun) {
-            const plan = await planCampaign(knex, { portfolio: flags.portfolio, channel, now: new Date(), repeat: flags.repeat });
+            const plan = await planCampaign(knex, { portfolio: flags.portfolio, channel, now: clock.now(), repeat: flags.repeat });
             if (flags.json) {
               process.stdout.write(
                 `${JSON.stringify({
@@ -134,7 +134,7 @@ export function registerCampaignCommands(program: Command): void {
             template,
             content,
             settings: campaignSettings(config),
-            now: () => new Date(),
+            now: () => clock.now(),
             repeat: flags.repeat,
             onProgress: (done, total) => {
               if (process.stderr.isTTY && total) process.stderr.write(`\rqueuing ${done}/${total}`);
@@ -184,8 +184,8 @@ export function registerCampaignCommands(program: Command): void {
     .description('stop a campaign: its messages not yet sent are cancelled')
     .argument('<id>', 'the campaign number')
     .action(async (id: string) => {
-      await withDatabase(async ({ knex }) => {
-        const done = await cancelCampaign(knex, Number(id), new Date());
+      await withDatabase(async ({ knex, clock }) => {
+        const done = await cancelCampaign(knex, Number(id), clock.now());
         if (!done) return fail(`no campaign #${id} to cancel`);
         process.stdout.write(`Cancelled campaign #${id}: ${done.cancelled} unsent messages cancelled.\n`);
       });

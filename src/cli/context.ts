@@ -1,5 +1,6 @@
 import 'dotenv/config';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../core/index.js';
+import { systemClock, type Clock } from '../core/index.js';
 import { createLogger, setLogger, type Logger } from '../log.js';
 import { migrateLatest, openDatabase, type Knex } from '../store/db.js';
 
@@ -7,6 +8,8 @@ export interface CommandContext {
   config: Config;
   knex: Knex;
   log: Logger;
+  /** The clock a command reads "now" from, as the service does. */
+  clock: Clock;
 }
 
 /** The CLI's logger: terse and human on a terminal, warnings and up by default. */
@@ -33,7 +36,7 @@ export async function withDatabase<T>(
   const db = await openDatabase(config, log);
   try {
     if (options.migrate ?? true) await migrateLatest(db.knex);
-    return await fn({ config, knex: db.knex, log });
+    return await fn({ config, knex: db.knex, log, clock: systemClock });
   } finally {
     await db.close();
   }

@@ -16,9 +16,10 @@ export function registerImportCommand(program: Command): void {
         ? new SingleBar({ stream: process.stderr, format: 'importing [{bar}] {percentage}% | {value}/{total} rows' }, Presets.shades_classic)
         : undefined;
       try {
-        const result = await withDatabase(({ knex }) =>
+        const result = await withDatabase(({ knex, clock }) =>
           importPortfolio(knex, file, {
             portfolio: opts.portfolio,
+            now: clock.now(),
             skipInvalid: opts.skipInvalid,
             onProgress: (done, total) => (done === 0 ? bar?.start(total, 0) : bar?.update(done)),
           }),

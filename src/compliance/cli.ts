@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { systemClock } from '../core/index.js';
 import { fail, withDatabase } from '../cli/context.js';
 import { checkContactWindow, formatBogota, parseBogotaDateTime, parseClock } from './contact-window.js';
 
@@ -32,7 +33,7 @@ export function registerComplianceCommands(program: Command): void {
     .argument('[datetime]', 'ISO 8601 date-time; without an offset it is Bogotá time (default: now)')
     .option('--json', 'print {"allowed", "reason", "next"} as JSON')
     .action((datetime: string | undefined, opts: { json?: boolean }) => {
-      const at = datetime === undefined ? new Date() : parseBogotaDateTime(datetime);
+      const at = datetime === undefined ? systemClock.now() : parseBogotaDateTime(datetime);
       if (!at) {
         fail(`"${datetime}" is not an ISO 8601 date-time (e.g. 2026-12-08T10:00 or 2026-12-08T10:00:00-05:00)`);
         return;
@@ -123,8 +124,8 @@ export function registerComplianceCommands(program: Command): void {
     .description('end a request')
     .argument('<id>', 'the request number shown by list')
     .action(async (id: string) => {
-      await withDatabase(async ({ knex }) => {
-        const n = await knex('contact_authorizations').where({ id: Number(id) }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });
+      await withDatabase(async ({ knex, clock }) => {
+        const n = await knex('contact_authorizations').where({ id: Number(id) }).whereNull('revoked_at').update({ revoked_at: clock.now() });
         if (!n) return fail(`no request #${id} in force`);
         process.stdout.write(`Revoked #${id}.\n`);
       });

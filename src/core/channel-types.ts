@@ -52,6 +52,12 @@ export interface Reply {
    * without such a button leave it out; the text says what to do without it.
    */
   requestContact?: string;
+  /**
+   * A file sent after the text, fetched by the platform from its URL (the paz y salvo PDF
+   * behind a signed, expiring link). Telegram sends it as a document; channels without
+   * documents show only the text, which carries the same link.
+   */
+  document?: { url: string; filename: string };
 }
 
 /** What a channel reports after delivering replies. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from './core/index.js';
+import { ConfigError } from './errors.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
@@ -122,6 +122,13 @@ export const envSchema = z.object({
   CAMPAIGN_RATE_WHATSAPP_WEB: positiveInt('a positive whole number of messages a minute').default(4),
   CAMPAIGN_RATE_TELEGRAM: positiveInt('a positive whole number of messages a minute').default(20),
   CAMPAIGN_TEMPLATE_LANGUAGE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { message: 'expected a WhatsApp template language code such as es_CO or es' }).default('es_CO'),
+
+  // After the agreement: payments, reminders, paz y salvo (README "Después del acuerdo")
+  AGENCY_NAME: z.string().min(1).default('Agencia de cobranza'),
+  /** Signs the debtor's links (paz y salvo, payment page). Unset: a per-process secret (links die with the process). */
+  LINK_SIGNING_SECRET: z.string().min(32, { message: 'expected at least 32 characters (a long random secret)' }).optional(),
+  MERCADOPAGO_ACCESS_TOKEN: z.string().min(1).optional(),
+  MERCADOPAGO_WEBHOOK_SECRET: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof envSchema> & { dataDir: string };

@@ -6,3 +6,8 @@ export * from './channel-types.js';
 export * from './clock.js';
 export * from './errors.js';
 export { safeEqual } from './safe-equal.js';
+export * from './config.js';
+export * from './channel-ports.js';
+export { renderNumberedOptions } from './numbered-options.js';
+export type { Logger } from 'pino';
+export * from './calendar.js';

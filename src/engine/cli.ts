@@ -2,13 +2,14 @@
  * The engine's commands: `flows validate`, `flows graph`, `shell` and `test-flows`.
  * src/cli/main.ts registers them with registerEngineCommands(program).
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import { withDatabase } from '../cli/context.js';
 import { loadDemoDataIfEmpty } from '../store/demo.js';
-import type { Config } from '../config.js';
+import type { Config } from '../core/index.js';
 import { checkFile, DEFAULT_FLOWS_DIR, flowFilesIn, flowToMermaid, loadFlowCatalog } from '../flows/index.js';
 import type { Logger } from '../log.js';
 import { createUnderstander, type Understander } from '../nlu/index.js';
@@ -109,12 +110,12 @@ function printTurn(r: EngineTurnResult, out: NodeJS.WritableStream, showTrace: b
 }
 
 async function shellCommand(opts: { user?: string; openai?: boolean; trace: boolean }): Promise<void> {
-  await withDatabase(async ({ config, knex, log }) => {
+  await withDatabase(async ({ config, knex, log, clock }) => {
     // Like the service: an empty database gets the demo portfolios, so the demo cédula works.
-    if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log);
+    if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log, clock.now());
     const { flows, policies } = loadFlowCatalog(path.resolve(config.FLOWS_DIR));
     const understander = await understanderFromConfig(config, log, !opts.openai);
-    const engine = createEngine({ knex, understander, flows, policies, log, durability: config.TURN_DURABILITY });
+    const engine = createEngine({ knex, clock, understander, flows, policies, log, durability: config.TURN_DURABILITY });
     const userId = `shell:${opts.user ?? process.env.USER ?? 'local'}`;
     const out = process.stdout;
     out.write(`acuerdo shell: escriba como un deudor. Los botones salen numerados (responda con el número).\n`);
@@ -131,7 +132,7 @@ async function shellCommand(opts: { user?: string; openai?: boolean; trace: bool
         out.write(conversationId ? `  · conversación ${conversationId} cerrada\n` : '  · no había conversación abierta\n');
       } else {
         try {
-          const r = await engine.handle({ channel: 'api', from: userId, messageId: `shell-${process.pid}-${Date.now()}-${++counter}`, text: line, at: new Date() });
+          const r = await engine.handle({ channel: 'api', from: userId, messageId: `shell-${process.pid}-${clock.now().getTime()}-${++counter}`, text: line, at: clock.now() });
           printTurn(r, out, opts.trace);
         } catch (err) {
           out.write(`  ✘ ${(err as Error).message}\n`);
@@ -177,7 +178,7 @@ async function testFlowsCommand(files: string[], opts: { databaseUrl?: string; o
         const k = createKnex(opts.databaseUrl, 4);
         scratch = { knex: k, drop: () => k.destroy() };
       } else {
-        const name = `acuerdo_flowtest_${process.pid}_${Date.now().toString(36)}`;
+        const name = `acuerdo_flowtest_${process.pid}_${randomBytes(4).toString('hex')}`;
         await knex.raw(`create database ${name}`);
         const url = new URL(connectionString(knex));
         url.pathname = `/${name}`;

@@ -1,10 +1,9 @@
 /**
- * The engine's public surface: what the service, the channels, the scheduler, the
+ * The engine's public surface: what the service, the scheduler, the
  * admin API and the CLI may use. Everything else in src/engine is internal.
  * (The CLI commands are in ./cli.ts, imported by src/cli/main.ts only.)
  */
-export * from '../core/index.js';
-export { matchButton, renderNumberedOptions } from './buttons.js';
+export { matchButton } from './buttons.js';
 export { createEngine, publicContext, type Engine, type EngineOptions, type EngineTurnResult } from './engine.js';
 export {
   applyDeliveryStatus,
@@ -14,7 +13,6 @@ export {
   enqueueReplies,
   UNPROMPTED_KINDS,
   type BackoffOptions,
-  type DeliveryStatusUpdate,
   type Outbox,
   type OutboxOptions,
   type OutboxRow,
@@ -22,7 +20,7 @@ export {
 } from './outbox.js';
 export { loadTranscript, lockChannelUser, type ConversationRow, type ConversationStatus, type Transcript } from './conversations.js';
 export { computeOffers, evaluateCounteroffer, makePlan, type DebtorFigures, type Offers, type Plan, type Proposal, type Verdict } from './offers.js';
-export { addBusinessDays, bogotaDate, isBusinessDay } from './dates.js';
+
 export type { Effect } from './effects.js';
 export {
   formatFlowTestReport,

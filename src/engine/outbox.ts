@@ -12,7 +12,8 @@
  * messages' ids in outbox_messages, and the retry, by any process, sends only the rest.
  */
 import type { Knex } from 'knex';
-import { ChannelApiError } from '../core/index.js';
+import { ChannelApiError, type Clock, type DeliveryStatusUpdate } from '../core/index.js';
+import { UNPROMPTED_KINDS } from '../compliance/guard.js';
 import type { Logger } from '../log.js';
 import { outboxDepth, outboxFailures, messagesTotal } from '../metrics.js';
 import type { Db } from './conversations.js';
@@ -43,7 +44,8 @@ export interface BackoffOptions {
 export interface OutboxOptions {
   knex: Knex;
   log: Logger;
-  clock?: () => Date;
+  /** The service's clock: due times, leases and every timestamp the outbox writes. */
+  clock: Clock;
   backoff?: BackoffOptions;
   /** How long a claimed row is reserved for its sender before another worker may retry it. */
   leaseMs?: number;
@@ -60,10 +62,10 @@ export interface OutboxOptions {
 export type SendDecision = { action: 'send' } | { action: 'defer'; at: Date; reason: string } | { action: 'cancel'; reason: string };
 
 /**
- * Messages the agency starts (issue 8): they may wait in 'deferred' for the next
- * allowed contact time, so they never hold back a recipient's later replies.
+ * Messages the agency starts (the compliance guard's kinds): they may wait in 'deferred'
+ * for the next allowed contact time, so they never hold back a recipient's later replies.
  */
-export const UNPROMPTED_KINDS = ['campaign', 'reminder', 'warning'] as const;
+export { UNPROMPTED_KINDS };
 
 export interface Outbox {
   /** Sends this channel's rows from this process. */
@@ -89,11 +91,14 @@ export function backoffDelay(attempts: number, options: BackoffOptions = DEFAULT
 
 /**
  * Queues replies for a recipient outside a turn (an agent's reply, a campaign message),
- * in the caller's transaction. Returns the row id; pass it to Outbox.dispatch after commit.
+ * in the caller's transaction. `now` is the caller's clock reading: the row is due then
+ * (or at `notBefore`), so the outbox, reading the same clock, sends it on its next pass.
+ * Returns the row id; pass it to Outbox.dispatch after commit.
  */
 export async function enqueueReplies(
   db: Db,
   row: { conversationId?: string | null; channel: ChannelName; recipient: string; replies: Reply[]; kind?: string; notBefore?: Date },
+  now: Date,
 ): Promise<number> {
   const [inserted] = (await db('outbox')
     .insert({
@@ -103,7 +108,9 @@ export async function enqueueReplies(
       kind: row.kind ?? 'reply',
       payload: JSON.stringify(row.replies),
       status: 'pending',
-      next_attempt_at: row.notBefore ?? db.fn.now(),
+      next_attempt_at: row.notBefore ?? now,
+      created_at: now,
+      updated_at: now,
     })
     .returning('id')) as { id: number }[];
   return (inserted as { id: number }).id;
@@ -121,7 +128,7 @@ const UNPROMPTED = `(${UNPROMPTED_KINDS.map((k) => `'${k}'`).join(', ')})`;
 
 export function createOutbox(options: OutboxOptions): Outbox {
   const { knex, log } = options;
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const leaseMs = options.leaseMs ?? 60_000;
   const batchSize = options.batchSize ?? 50;
@@ -140,7 +147,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function claim(filter: { ids?: number[]; recipient?: { channel: string; recipient: string } }): Promise<OutboxRow[]> {
     const channels = [...registered.keys()];
     if (!channels.length) return [];
-    const now = clock();
+    const now = clock.now();
     const where: string[] = [`c.status in ${UNSENT}`, 'c.next_attempt_at <= ?', 'c.channel = any(?)'];
     const bindings: Knex.RawBinding[] = [now, channels];
     if (filter.ids) {
@@ -175,9 +182,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (!channel) return false;
     try {
       if (options.beforeSend) {
-        const decision = await options.beforeSend(row, clock());
+        const decision = await options.beforeSend(row, clock.now());
         if (decision.action !== 'send') {
-          const now = clock();
+          const now = clock.now();
           await knex('outbox')
             .where({ id: row.id })
             .update(
@@ -194,7 +201,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const replies = row.payload.slice(row.sent_count);
       const result = replies.length ? await channel.send(row.recipient, replies, { channelRef: row.channel_ref ?? undefined }) : undefined;
       const ids = messageIds(result);
-      const now = clock();
+      const now = clock.now();
       await recordProgress(row, replies.length, ids, {
         status: 'sent',
         sent_at: now,
@@ -209,7 +216,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const permanent = err instanceof ChannelApiError && !err.options.retryable;
       const retryAfter = err instanceof ChannelApiError ? (err.options.retryAfterMs ?? 0) : 0;
       const delay = Math.max(retryAfter, backoffDelay(row.attempts, backoff));
-      const now = clock();
+      const now = clock.now();
       const message = err instanceof Error ? err.message : String(err);
       // What went out before the failure is kept even when the failure is permanent.
       const unsent = Math.max(0, row.payload.length - row.sent_count);
@@ -242,7 +249,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
           rows: { next: number }[];
         };
         const first = rows[0]?.next ?? 0;
-        await trx('outbox_messages').insert(ids.map((externalId, i) => ({ outbox_id: row.id, position: first + i, external_id: externalId })));
+        // Every update of a send carries the clock's reading in updated_at: the messages' time too.
+        const at = update.updated_at as Date;
+        await trx('outbox_messages').insert(ids.map((externalId, i) => ({ outbox_id: row.id, position: first + i, external_id: externalId, created_at: at })));
       }
       if (update.status === 'sent') {
         const failed = (await trx('outbox_messages').where({ outbox_id: row.id, status: 'failed' }).orderBy('position').first('error')) as
@@ -325,17 +334,6 @@ export function createOutbox(options: OutboxOptions): Outbox {
   return outbox;
 }
 
-/** A delivery status a provider reported for one message it accepted (e.g. a WhatsApp Cloud status webhook). */
-export interface DeliveryStatusUpdate {
-  channel: ChannelName;
-  /** The message's id, as the channel's send returned it. */
-  externalId: string;
-  status: 'sent' | 'delivered' | 'read' | 'failed';
-  at: Date;
-  /** Why the message failed (kept as the row's last_error). */
-  error?: string;
-}
-
 /** Ranks message statuses: a status only moves to a higher rank, so "failed" never undoes a delivery. */
 const rankSql = (column: string) => `(case ${column} when 'sent' then 1 when 'failed' then 2 when 'delivered' then 3 when 'read' then 4 else 0 end)`;
 const RANK: Record<DeliveryStatusUpdate['status'], number> = { sent: 1, failed: 2, delivered: 3, read: 4 };
@@ -347,10 +345,12 @@ const PAYLOAD_LENGTH = `(case when jsonb_typeof(o.payload) = 'array' then jsonb_
  * (a late "delivered" never overwrites "read"). The row, found by any of its messages,
  * is failed when any of its messages failed; otherwise, once all its replies went out,
  * it takes its last message's status, never moving backwards: the earlier messages'
- * "delivered" says nothing about the last one. Returns how many rows changed status
+ * "delivered" says nothing about the last one. `update.at` is the provider's time for the
+ * status (kept on the message); `now`, the service's clock, stamps the row's update.
+ * Returns how many rows changed status
  * (0 for an unknown id, a status already passed, or a row still being sent).
  */
-export async function applyDeliveryStatus(knex: Knex, update: DeliveryStatusUpdate): Promise<number> {
+export async function applyDeliveryStatus(knex: Knex, update: DeliveryStatusUpdate, now: Date): Promise<number> {
   return knex.transaction(async (trx) => {
     // The row's lock first, as the outbox takes it when it records progress. (A union, not
     // an "or": each side uses its index, where an "or" scans the whole outbox.)
@@ -369,8 +369,8 @@ export async function applyDeliveryStatus(knex: Knex, update: DeliveryStatusUpda
     if (untracked.length) {
       // A row whose external_id was written without the outbox's progress (older code, imports): its one known message.
       await trx.raw(
-        `insert into outbox_messages (outbox_id, position, external_id, status, status_at)
-         select o.id, 0, o.external_id, case when o.status in ('delivered', 'read', 'failed') then o.status else 'sent' end, o.updated_at
+        `insert into outbox_messages (outbox_id, position, external_id, status, status_at, created_at)
+         select o.id, 0, o.external_id, case when o.status in ('delivered', 'read', 'failed') then o.status else 'sent' end, o.updated_at, o.updated_at
            from outbox o where o.id = any(?)`,
         [untracked],
       );
@@ -390,7 +390,7 @@ export async function applyDeliveryStatus(knex: Knex, update: DeliveryStatusUpda
           set status = agg.next,
               last_error = case when agg.next = 'failed' then coalesce(agg.error, o.last_error) else o.last_error end,
               sent_at = case when agg.next = 'failed' then o.sent_at else coalesce(o.sent_at, ?) end,
-              updated_at = now()
+              updated_at = ?
          from (select outbox_id,
                       case when bool_or(status = 'failed') then 'failed' else (array_agg(status order by position desc))[1] end as next,
                       (array_agg(error order by position) filter (where status = 'failed'))[1] as error
@@ -399,7 +399,7 @@ export async function applyDeliveryStatus(knex: Knex, update: DeliveryStatusUpda
           and o.status in ('sent', 'delivered', 'read', 'failed')
           and o.status <> agg.next
           and (agg.next = 'failed' or (o.sent_count >= ${PAYLOAD_LENGTH} and ${rankSql('agg.next')} > ${rankSql('o.status')}))`,
-      [update.at, ids],
+      [update.at, now, ids],
     )) as { rowCount: number | null };
     return moved.rowCount ?? 0;
   });

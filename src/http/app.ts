@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import helmet from 'helmet';
-import type { Config } from '../config.js';
+import type { Clock } from '../core/index.js';
+import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { prometheusHandler } from '../ops/prometheus.js';
 import { pingDatabase, type Knex } from '../store/db.js';
@@ -9,6 +10,8 @@ export interface AppDeps {
   knex: Knex;
   config: Config;
   log: Logger;
+  /** The service's clock (the health check reports its time). */
+  clock: Clock;
   /** Routers mounted at their path, in order, before the 404 handler. */
   routes?: { path: string; router: Router }[];
   /** Called with the app before the JSON body parser, for routes that need the raw body (webhooks). */
@@ -49,7 +52,7 @@ export function createApp(deps: AppDeps): Express {
       status: ok ? 'ok' : 'unavailable',
       database: ok ? 'ok' : 'unreachable',
       service: 'acuerdo',
-      time: new Date().toISOString(),
+      time: deps.clock.now().toISOString(),
     });
   });
 

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { Clock } from '../core/index.js';
 import type { Engine } from '../engine/engine.js';
 
 export const CHAT_API_PATH = '/api/v1/chat';
@@ -51,7 +52,8 @@ export interface ChatRouterDeps {
   /** The NLU's cédula detector (src/nlu's detectCedula). */
   detectCedula: (text: string) => string | null;
   /** "Now" for the messages' `at`. */
-  clock?: () => Date;
+  /** The service's clock: the `at` of each message received over REST. */
+  clock: Clock;
 }
 
 function badRequest(res: Response, error: z.ZodError): void {
@@ -72,7 +74,6 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, res: Response): z
 
 export function createChatRouter(deps: ChatRouterDeps): Router {
   const { engine } = deps;
-  const clock = deps.clock ?? (() => new Date());
   const router = Router();
 
   router.post('/message', async (req: Request, res: Response) => {
@@ -84,7 +85,7 @@ export function createChatRouter(deps: ChatRouterDeps): Router {
       messageId: body.message_id ?? randomUUID(),
       text: body.message,
       buttonId: body.button_id,
-      at: clock(),
+      at: deps.clock.now(),
     });
     const response: ChatMessageResponse = {
       conversation_id: result.conversationId,

@@ -4,11 +4,12 @@
  * The nlu path needs no database: OpenAI calls are recorded in llm_calls only when
  * DATABASE_URL names a server (the embedded one is never started for this).
  */
+import { systemClock, type Clock } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import readline from 'node:readline';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../core/index.js';
 import { cliLogger } from '../cli/context.js';
 import type { Logger } from '../log.js';
 import { createKnex, type Knex } from '../store/db.js';
@@ -51,12 +52,12 @@ export async function runNluStream(
   understander: Understander,
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
-  options: { local?: boolean } = {},
+  options: { local?: boolean; clock: Clock },
 ): Promise<number> {
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
   let count = 0;
   for await (const line of lines) {
-    const result = await understander.understand(line, { local: options.local });
+    const result = await understander.understand(line, { local: options.local, now: options.clock.now() });
     output.write(resultToJsonLine(result) + '\n');
     count++;
   }
@@ -94,7 +95,7 @@ async function commandUnderstander(
   const understander = await createUnderstander({
     settings: () => settingsFromConfig(config),
     openai,
-    recorder: knex ? createKnexLlmCallRecorder(knex) : undefined,
+    recorder: knex ? createKnexLlmCallRecorder(knex, { clock: systemClock }) : undefined,
     log: logger,
   });
   return { understander, close: async () => void (await knex?.destroy()) };
@@ -129,7 +130,7 @@ export interface TrainCommandOptions {
  * Returns what it printed, for tests.
  */
 export async function runTrain(options: TrainCommandOptions, out: NodeJS.WritableStream, logger: Logger): Promise<Record<string, unknown>> {
-  const started = Date.now();
+  const started = performance.now();
   const corpusText = await fs.readFile(options.corpus, 'utf8');
   const examples = parseLabelledTsv(corpusText, options.corpus);
   const heldout = options.heldout ? await readLabelledTsv(options.heldout) : [];
@@ -145,13 +146,14 @@ export async function runTrain(options: TrainCommandOptions, out: NodeJS.Writabl
     temperature: cv.temperature,
     crossValidation: { folds: cv.folds, accuracy: round(cv.report.accuracy), macroF1: round(cv.report.macroF1) },
     corpusSha256: createHash('sha256').update(corpusText).digest('hex'),
+    trainedAt: systemClock.now(),
   });
   await saveIntentModel(model, options.out);
 
   let heldoutReport: EvaluationReport | undefined;
   if (heldout.length > 0) {
     const understander = await createUnderstander({ settings: () => options.settings, model, log: logger });
-    heldoutReport = (await evaluateUnderstander(understander, heldout, { local: true })).report;
+    heldoutReport = (await evaluateUnderstander(understander, heldout, { local: true, now: systemClock.now() })).report;
   }
 
   const mean = cv.foldAccuracy.reduce((a, b) => a + b, 0) / cv.foldAccuracy.length;
@@ -160,7 +162,7 @@ export async function runTrain(options: TrainCommandOptions, out: NodeJS.Writabl
     corpus: options.corpus,
     examples: examples.length,
     model: options.out,
-    seconds: (Date.now() - started) / 1000,
+    seconds: (performance.now() - started) / 1000,
     crossValidation: {
       folds: cv.folds,
       seed: options.seed,
@@ -208,7 +210,7 @@ export function registerNluCommands(program: Command): void {
       const logger = cliLogger(config);
       const { understander, close } = await commandUnderstander(config, logger, !opts.local);
       try {
-        await runNluStream(understander, process.stdin, process.stdout, { local: opts.local });
+        await runNluStream(understander, process.stdin, process.stdout, { local: opts.local, clock: systemClock });
       } finally {
         await close();
       }
@@ -226,7 +228,7 @@ export function registerNluCommands(program: Command): void {
       const rows = await readLabelledTsv(file);
       const { understander, close } = await commandUnderstander(config, logger, Boolean(opts.openai));
       try {
-        const { report } = await evaluateUnderstander(understander, rows, { local: !opts.openai });
+        const { report } = await evaluateUnderstander(understander, rows, { local: !opts.openai, now: systemClock.now() });
         process.stdout.write(opts.json ? JSON.stringify({ file, ...summaryJson(report) }, null, 2) + '\n' : formatReport(report, file) + '\n');
       } finally {
         await close();

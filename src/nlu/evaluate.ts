@@ -257,7 +257,7 @@ export function crossValidate(
 export async function evaluateUnderstander(
   understander: Understander,
   rows: LabelledText[],
-  options: { local?: boolean; now?: Date } = {},
+  options: { local?: boolean; now: Date },
 ): Promise<{ report: EvaluationReport; predictions: Prediction[] }> {
   const predictions: Prediction[] = [];
   for (const row of rows) {

@@ -251,6 +251,8 @@ export interface TrainOptions {
   temperature?: number;
   crossValidation?: IntentModelFile['crossValidation'];
   corpusSha256?: string;
+  /** When the model was trained, by the caller's clock (kept in the model file); empty when not given. */
+  trainedAt?: Date;
 }
 
 /** Trains natural's classifier on the examples. Quick: no cross-validation here. */
@@ -260,7 +262,7 @@ export function trainIntentModel(examples: LabelledText[], options: TrainOptions
   for (const { text, intent } of examples) classifier.addDocument(text, intent);
   classifier.train();
   return new IntentModel(classifier, stemmer, options.temperature ?? 1, {
-    trainedAt: new Date().toISOString(),
+    trainedAt: options.trainedAt?.toISOString() ?? '',
     examples: examples.length,
     crossValidation: options.crossValidation,
     corpusSha256: options.corpusSha256,

@@ -1,6 +1,7 @@
 /**
  * Where OpenAI calls are recorded: the llm_calls audit table, or nowhere.
  */
+import type { Clock } from '../core/index.js';
 import type { Knex } from 'knex';
 import type { LlmCallRecord, LlmCallRecorder } from './types.js';
 
@@ -24,10 +25,11 @@ export function llmCallRow(call: LlmCallRecord, provider = 'openai') {
 }
 
 /** Records each call as one row of llm_calls. The knex instance is injected; nothing connects here. */
-export function createKnexLlmCallRecorder(knex: Knex, options: { provider?: string } = {}): LlmCallRecorder {
+export function createKnexLlmCallRecorder(knex: Knex, options: { provider?: string; clock: Clock }): LlmCallRecorder {
   return {
     async record(call) {
-      await knex('llm_calls').insert(llmCallRow(call, options.provider));
+      // Stamped when the call is recorded, by the service's clock (alert and usage windows read it).
+      await knex('llm_calls').insert({ ...llmCallRow(call, options.provider), created_at: options.clock.now() });
     },
   };
 }

@@ -58,12 +58,12 @@ export interface UnderstandOptions {
   local?: boolean;
   /** For the audit row of an OpenAI call. */
   conversationId?: string;
-  /** "Now", for resolving relative dates; defaults to the current time. */
-  now?: Date;
+  /** "Now" by the caller's clock, for resolving relative dates ("el viernes", "la otra quincena"). */
+  now: Date;
 }
 
 export interface Understander {
-  understand(text: string, options?: UnderstandOptions): Promise<NluResult>;
+  understand(text: string, options: UnderstandOptions): Promise<NluResult>;
 }
 
 /** One OpenAI (or compatible) call, as recorded in the llm_calls audit table. */

@@ -36,12 +36,12 @@ export class NluPipeline implements Understander {
     private readonly logger: Logger,
   ) {}
 
-  async understand(text: string, options: UnderstandOptions = {}): Promise<NluResult> {
+  async understand(text: string, options: UnderstandOptions): Promise<NluResult> {
     const settings = this.settings();
     const clean = cleanText(typeof text === 'string' ? text : String(text ?? ''), settings.maxChars);
     if (clean === '') return { text: '', intent: 'fuera_de_tema', confidence: 0, source: 'rules', entities: {} };
 
-    const entities = extractEntities(clean, options.now ?? new Date());
+    const entities = extractEntities(clean, options.now);
     if (entities.cedula) {
       return { text: clean, intent: 'identificacion', confidence: CEDULA_CONFIDENCE, source: 'cedula', entities };
     }

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { alertsOpen } from '../metrics.js';
 import type { Knex } from '../store/db.js';
@@ -107,7 +108,8 @@ export interface AlertMonitorOptions {
   beforeEvaluate?: () => Promise<void>;
   /** How often to evaluate; default 60 s. 0: only when evaluate() is called. */
   everyMs?: number;
-  now?: () => Date;
+  /** The service's clock: every time this writes or compares. */
+  clock: Clock;
 }
 
 const LOCK_KEY = 'acuerdo.alerts';
@@ -123,7 +125,7 @@ export class AlertMonitor {
   private readonly now: () => Date;
 
   constructor(private readonly options: AlertMonitorOptions) {
-    this.now = options.now ?? (() => new Date());
+    this.now = () => options.clock.now();
   }
 
   start(): void {

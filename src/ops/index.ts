@@ -2,7 +2,8 @@
  * Operations: runtime settings, turn statistics, alerts, AI usage, the handoff queue
  * and the admin queries. The HTTP side is src/http/admin (API) and src/http/dashboard.
  */
-import type { Config } from '../config.js';
+import type { Clock } from '../core/index.js';
+import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
 import { AlertMonitor } from './alerts.js';
@@ -40,7 +41,8 @@ export interface OpsOptions {
   log: Logger;
   /** The outbox's dispatch, so an agent's reply goes out at once. */
   dispatch?: (outboxIds: number[]) => Promise<void> | void;
-  now?: () => Date;
+  /** The service's clock: every time this writes or compares. */
+  clock: Clock;
   /** Timers (tests pass 0 to drive everything by hand). */
   settingsRefreshMs?: number;
   statsFlushMs?: number;
@@ -62,7 +64,7 @@ export interface Ops {
  * reads its settings from `ops.settings.nlu`.
  */
 export async function startOps(options: OpsOptions): Promise<Ops> {
-  const { knex, config, log, now } = options;
+  const { knex, config, log, clock } = options;
   const settings = new SettingsStore({ knex, config, log, refreshMs: options.settingsRefreshMs });
   await settings.start();
   const turnStats = new TurnStats({
@@ -70,7 +72,7 @@ export async function startOps(options: OpsOptions): Promise<Ops> {
     log,
     threshold: () => settings.current().nlu.confidence_threshold,
     flushMs: options.statsFlushMs,
-    now,
+    clock,
   });
   turnStats.start();
   const alerts = new AlertMonitor({
@@ -79,10 +81,10 @@ export async function startOps(options: OpsOptions): Promise<Ops> {
     settings: () => settings.current().alerts,
     beforeEvaluate: () => turnStats.flush(),
     everyMs: options.alertsEveryMs,
-    now,
+    clock,
   });
   alerts.start();
-  const handoff = new HandoffService({ knex, log, dispatch: options.dispatch, now });
+  const handoff = new HandoffService({ knex, log, dispatch: options.dispatch, clock });
   return {
     settings,
     turnStats,

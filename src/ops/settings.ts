@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { NluSettings } from '../nlu/types.js';
 import type { Knex } from '../store/db.js';

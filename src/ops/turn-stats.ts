@@ -1,3 +1,4 @@
+import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
 
@@ -34,7 +35,8 @@ export interface TurnStatsOptions {
   threshold: () => number;
   /** How often counts are added to the turn_stats table; default 10 s. 0: only on flush(). */
   flushMs?: number;
-  now?: () => Date;
+  /** The service's clock: every time this writes or compares. */
+  clock: Clock;
 }
 
 /** The start of the minute `at` falls in: turn_stats rows are per minute. */
@@ -54,7 +56,7 @@ export class TurnStats {
   private readonly now: () => Date;
 
   constructor(private readonly options: TurnStatsOptions) {
-    this.now = options.now ?? (() => new Date());
+    this.now = () => options.clock.now();
   }
 
   record(sample: TurnSample): void {

@@ -2,13 +2,13 @@
  * The scheduler as the service runs it: the four lifecycle jobs wired to the engine
  * (the flow's timeout warning, the per-conversation lock) and to the outbox.
  */
-import type { Config } from '../config.js';
+import type { Config } from '../core/index.js';
 import { lockChannelUser, type Engine, type Outbox } from '../engine/index.js';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
 import type { Clock } from '../core/index.js';
 import { lifecycleJobs, tierOf, type TierLimits } from './jobs/index.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Job } from './scheduler.js';
 
 export interface LifecycleSchedulerOptions {
   knex: Knex;
@@ -18,7 +18,10 @@ export interface LifecycleSchedulerOptions {
   outbox?: Pick<Outbox, 'dispatch'>;
   /** The limits per tier in force (the runtime settings' `timeouts`). */
   tierLimits: () => TierLimits;
-  clock?: Clock;
+  /** The service's clock. */
+  clock: Clock;
+  /** Jobs other areas add (the agreements' reminders, broken promises and status updates). */
+  moreJobs?: Job[];
 }
 
 /** Builds the scheduler with the lifecycle jobs; the caller starts it (when SCHEDULER_ENABLED) and stops it. */
@@ -27,7 +30,8 @@ export function createLifecycleScheduler(o: LifecycleSchedulerOptions): Schedule
     knex: o.knex,
     log: o.log,
     clock: o.clock,
-    jobs: lifecycleJobs({
+    jobs: [
+      ...lifecycleJobs({
       limits: o.tierLimits,
       warningFor: (conversation, info) => o.engine.timeoutWarning(conversation, info.hoursLeft),
       lockConversation: lockChannelUser,
@@ -39,6 +43,8 @@ export function createLifecycleScheduler(o: LifecycleSchedulerOptions): Schedule
       }),
       archiveDays: () => o.config.CONVERSATION_ARCHIVE_DAYS,
     }),
+      ...(o.moreJobs ?? []),
+    ],
   });
 }
 

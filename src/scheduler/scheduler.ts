@@ -9,7 +9,7 @@ import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
-import { systemClock, type Clock } from '../core/index.js';
+import type { Clock } from '../core/index.js';
 
 export const SCHEDULER_TIME_ZONE = 'America/Bogota';
 
@@ -73,7 +73,8 @@ export interface SchedulerOptions {
   knex: Knex;
   log: Logger;
   jobs: Job[];
-  clock?: Clock;
+  /** The service's clock: when each tick runs and what each job takes as now. */
+  clock: Clock;
   /** Names this process in scheduler_runs; default host:pid. */
   instance?: string;
 }
@@ -123,7 +124,7 @@ export class Scheduler extends EventEmitter {
     super();
     this.knex = options.knex;
     this.log = options.log.child({ component: 'scheduler' });
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock;
     this.instance = options.instance ?? `${os.hostname()}:${process.pid}`;
     this.jobs = new Map();
     for (const job of options.jobs) {

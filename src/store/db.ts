@@ -1,7 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import type { Config } from '../config.js';
+import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 

@@ -10,11 +10,11 @@ export const DEMO_PORTFOLIOS = [
 ] as const;
 
 /** Loads the demo portfolios when the database has no portfolio yet. Returns true if it did. */
-export async function loadDemoDataIfEmpty(knex: Knex, log: Logger): Promise<boolean> {
+export async function loadDemoDataIfEmpty(knex: Knex, log: Logger, now: Date): Promise<boolean> {
   const existing = await knex('portfolios').first('id');
   if (existing) return false;
   for (const demo of DEMO_PORTFOLIOS) {
-    const result = await importPortfolio(knex, demo.file, { portfolio: demo.portfolio });
+    const result = await importPortfolio(knex, demo.file, { portfolio: demo.portfolio, now });
     log.info({ portfolio: result.portfolio, debtors: result.rows }, 'demo portfolio loaded');
   }
   return true;

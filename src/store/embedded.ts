@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -129,7 +130,7 @@ async function initialise(bin: Binaries, pgDir: string, log: Logger): Promise<vo
   }
   await fs.mkdir(pgDir, { recursive: true, mode: 0o700 });
   if (ids) await fs.chown(pgDir, ids.uid, ids.gid);
-  const pwFile = path.join(os.tmpdir(), `acuerdo-pg-${process.pid}-${Date.now()}`);
+  const pwFile = path.join(os.tmpdir(), `acuerdo-pg-${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.writeFile(pwFile, SUPERUSER_PASSWORD + '\n', { mode: 0o644 });
   try {
     const { stdout } = await execFileAsync(

@@ -1,3 +1,4 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import type { Router } from 'express';
 import { z } from 'zod';
@@ -44,7 +45,7 @@ describe('OpenAPI document at /docs', () => {
   });
 
   it('documents exactly the operations the admin router answers, each behind the bearer token', () => {
-    const router = createAdminRouter({ knex: db.knex, config: app.config, log: app.ops.handoff['options'].log, settings: app.ops.settings, handoff: app.ops.handoff });
+    const router = createAdminRouter({ clock: testClock(), knex: db.knex, config: app.config, log: app.ops.handoff['options'].log, settings: app.ops.settings, handoff: app.ops.handoff });
     const served = routerOperations(router);
     const documented = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/api/v1/admin'))

@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { seed, startOpsApp, type OpsApp, type SeedIds } from './support.js';
@@ -11,10 +12,10 @@ describe('GET /metrics (Prometheus)', () => {
     db = await freshDatabase();
     ids = await seed(db.knex);
     await db.knex('outbox').insert([
-      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'a' }]), status: 'pending' },
-      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'b' }]), status: 'pending' },
-      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'c' }]), status: 'deferred' },
-      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'd' }]), status: 'sent' },
+      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'a' }]), status: 'pending', next_attempt_at: TEST_TIME, created_at: TEST_TIME, updated_at: TEST_TIME  },
+      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'b' }]), status: 'pending', next_attempt_at: TEST_TIME, created_at: TEST_TIME, updated_at: TEST_TIME  },
+      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'c' }]), status: 'deferred', next_attempt_at: TEST_TIME, created_at: TEST_TIME, updated_at: TEST_TIME  },
+      { conversation_id: ids.agreed, channel: 'telegram', recipient: '777001', payload: JSON.stringify([{ text: 'd' }]), status: 'sent', next_attempt_at: TEST_TIME, created_at: TEST_TIME, updated_at: TEST_TIME  },
     ]);
     app = await startOpsApp(db.knex);
   });

@@ -1,7 +1,9 @@
+import { TEST_NOW, testClock } from '../support/ports.js';
+import type { Clock } from '../../src/core/index.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/core/index.js';
 import { createApp } from '../../src/http/app.js';
 import { createChatRateLimiter, operationsRoutes } from '../../src/http/admin/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -50,15 +52,15 @@ export interface SeedIds {
  * A small, realistic data set: two portfolios, conversations in each status with
  * messages carrying NLU results, one agreement, OpenAI audit rows and turn statistics.
  */
-export async function seed(knex: Knex, now = new Date()): Promise<SeedIds> {
+export async function seed(knex: Knex, now = new Date(TEST_NOW)): Promise<SeedIds> {
   const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
-  const [p1] = (await knex('portfolios').insert({ name: 'Cartera Tuya' }).returning('id')) as { id: number }[];
-  const [p2] = (await knex('portfolios').insert({ name: 'Banco Castigada' }).returning('id')) as { id: number }[];
+  const [p1] = (await knex('portfolios').insert({ name: 'Cartera Tuya', created_at: now, updated_at: now }).returning('id')) as { id: number }[];
+  const [p2] = (await knex('portfolios').insert({ name: 'Banco Castigada', created_at: now, updated_at: now }).returning('id')) as { id: number }[];
   const [carlos] = (await knex('debtors')
-    .insert({ portfolio_id: p1!.id, cedula: '93388915', nombre_del_cliente: 'CARLOS FAJARDO', saldo_total: 123456, banco: 'TUYA S.A.', oferta_1: 98765, oferta_2: 86419, phone: '3001234567' })
+    .insert({ portfolio_id: p1!.id, cedula: '93388915', nombre_del_cliente: 'CARLOS FAJARDO', saldo_total: 123456, banco: 'TUYA S.A.', oferta_1: 98765, oferta_2: 86419, phone: '3001234567', created_at: now, updated_at: now })
     .returning('id')) as { id: number }[];
   const [ana] = (await knex('debtors')
-    .insert({ portfolio_id: p2!.id, cedula: '52123456', nombre_del_cliente: 'ANA PÉREZ, "LA FLACA"', saldo_total: 2500000, banco: '=BANCO', tier: 'vip' })
+    .insert({ portfolio_id: p2!.id, cedula: '52123456', nombre_del_cliente: 'ANA PÉREZ, "LA FLACA"', saldo_total: 2500000, banco: '=BANCO', tier: 'vip', created_at: now, updated_at: now })
     .returning('id')) as { id: number }[];
 
   const conv = async (row: Record<string, unknown>) =>
@@ -124,11 +126,14 @@ export interface OpsApp {
 /** The HTTP app with the operations routes (and the chat rate limiter in front of `chatRouter`). */
 export async function startOpsApp(
   knex: Knex,
-  options: { env?: Record<string, string>; log?: Logger; dispatch?: (ids: number[]) => Promise<void>; now?: () => Date; chatRouter?: import('express').Router } = {},
+  options: { env?: Record<string, string>; log?: Logger; dispatch?: (ids: number[]) => Promise<void>; clock?: Clock; chatRouter?: import('express').Router } = {},
 ): Promise<OpsApp> {
   const config = loadConfig({ ADMIN_TOKEN, ...options.env });
   const log = options.log ?? createLogger({ level: 'silent', pretty: false });
-  const ops = await startOps({ knex, config, log, dispatch: options.dispatch, now: options.now, settingsRefreshMs: 0, statsFlushMs: 0, alertsEveryMs: 0 });
+  // Half a minute after the seed's time: windows that end "now" see the seeded rows and
+  // this minute's turn counts, on any real date.
+  const clock = options.clock ?? testClock(new Date(Date.parse(TEST_NOW) + 30_000));
+  const ops = await startOps({ knex, config, log, dispatch: options.dispatch, clock, settingsRefreshMs: 0, statsFlushMs: 0, alertsEveryMs: 0 });
   const routes = [
     ...(options.chatRouter
       ? [
@@ -136,9 +141,9 @@ export async function startOpsApp(
           { path: '/api/v1/chat', router: options.chatRouter },
         ]
       : []),
-    ...operationsRoutes({ knex, config, log, ops, now: options.now }),
+    ...operationsRoutes({ knex, config, log, ops, clock }),
   ];
-  const app = createApp({ knex, config, log, routes });
+  const app = createApp({ clock, knex, config, log, routes });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -167,6 +167,9 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
     await outbox.runOnce();
     const congrats = sentTexts().find((t) => t.startsWith('¡Felicitaciones, Carlos!'));
     assert.ok(congrats, sentTexts().join('\n'));
+    // On Telegram the PDF also goes as a document (Telegram fetches it from the signed link).
+    const withDocument = channel.sent.flatMap((x) => x.replies).find((r) => r.document);
+    assert.match(withDocument?.document?.filename ?? '', /^paz-y-salvo-PYS-[A-Z2-9]{4}-[A-Z2-9]{4}\.pdf$/);
     const pdfLink = /aquí: (\S+)/.exec(congrats)?.[1] as string;
     const code = /Código de verificación: (PYS-[A-Z2-9]{4}-[A-Z2-9]{4})/.exec(congrats)?.[1] as string;
     assert.ok(pdfLink && code);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { buildSchedule, installmentStatus, nextBusinessDay, paymentInstructions, parseBankDate, parsePaymentsCsv, noticeContent } from '../../src/agreements/index.js';
 import { checkPoliciesText } from '../../src/flows/index.js';
 import { isBusinessDay } from '../../src/core/index.js';
+import { createLogger } from '../../src/log.js';
 
 describe('agreement schedule', () => {
   it('sums to the total to the peso, the last installment taking the rounding', () => {
@@ -110,5 +111,29 @@ describe('the bank’s payment report', () => {
     assert.match(bad.problems[1]!.reason, /neither Cedula nor Referencia/);
     assert.match(bad.problems[2]!.reason, /Valor "cien" is not an amount/);
     assert.equal(parseBankDate('1/2/2027'), '2027-02-01');
+  });
+});
+
+describe('the paz y salvo as a Telegram document', () => {
+  it('sends the text, then the PDF by its URL', async () => {
+    const { TelegramOutbound } = await import('../../channels/telegram/outbound.js');
+    const { SendScheduler } = await import('../../channels/telegram/send-scheduler.js');
+    const calls: [string, ...unknown[]][] = [];
+    let id = 100;
+    const telegram = {
+      sendMessage: async (chat: string, text: string) => (calls.push(['sendMessage', chat, text]), { message_id: ++id }),
+      sendDocument: async (chat: string, file: unknown) => (calls.push(['sendDocument', chat, file]), { message_id: ++id }),
+    };
+    const outbound = new TelegramOutbound({
+      telegram: telegram as never,
+      scheduler: new SendScheduler({ perSecond: 1000, perChatIntervalMs: 0 }),
+      log: createLogger({ level: 'silent', pretty: false }),
+    });
+    const result = await outbound.send('5281907331', [{ text: '¡Felicitaciones!', document: { url: 'https://bot.example.com/paz-y-salvo/PYS-AAAA-BBBB.pdf?exp=1&sig=x', filename: 'paz-y-salvo-PYS-AAAA-BBBB.pdf' } }]);
+    assert.deepEqual(calls, [
+      ['sendMessage', '5281907331', '¡Felicitaciones!'],
+      ['sendDocument', '5281907331', { url: 'https://bot.example.com/paz-y-salvo/PYS-AAAA-BBBB.pdf?exp=1&sig=x', filename: 'paz-y-salvo-PYS-AAAA-BBBB.pdf' }],
+    ]);
+    assert.deepEqual(result, { externalId: '102', externalIds: ['101', '102'] });
   });
 });

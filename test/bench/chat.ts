@@ -5,7 +5,7 @@
  *
  * The server runs as its own process (`src/main.ts`, the local NLU, no OpenAI); this
  * process only drives it. Each debtor walks the negotiation to an agreement and starts
- * again: hola → cédula → "quiero pagar" → a plan → "sí, confirmo".
+ * again: hola → cédula → the mobile's last 4 digits → "quiero pagar" → a plan → "sí, confirmo".
  *
  *   BENCH_USERS      concurrent debtors (default 16)
  *   BENCH_SECONDS    measured time (default 20), after BENCH_WARMUP seconds (default 3)
@@ -15,6 +15,7 @@
  *
  * Target on a 2-core machine: at least 1,000 messages/s with p99 under 50 ms.
  */
+import { TEST_TIME } from '../support/ports.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -74,7 +75,7 @@ async function seed(url: string): Promise<string[]> {
   try {
     await migrateLatest(knex);
     await knex.raw('truncate portfolios, conversations, messages, agreements, outbox restart identity cascade');
-    const [p] = (await knex('portfolios').insert({ name: 'Bench' }).returning('id')) as { id: number }[];
+    const [p] = (await knex('portfolios').insert({ name: 'Bench', created_at: TEST_TIME, updated_at: TEST_TIME }).returning('id')) as { id: number }[];
     const cedulas: string[] = [];
     const rows = [];
     for (let i = 0; i < DEBTORS; i++) {
@@ -92,6 +93,8 @@ async function seed(url: string): Promise<string[]> {
         hasta_3_cuotas: Math.round(saldo * 0.9),
         hasta_6_cuotas: Math.round(saldo * 0.95),
         hasta_12_cuotas: saldo,
+        // The mobile on file ends like the cédula: the identity question's answer (Ley 2300 art. 4).
+        phone: `57300${cedula.slice(-7)}`,
       });
     }
     await knex.batchInsert('debtors', rows, 1000);
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
     server = started.child;
     const port = started.port;
 
-    const script = (cedula: string) => ['hola', cedula, 'quiero pagar', '1', 'sí, confirmo'];
+    const script = (cedula: string) => ['hola', cedula, cedula.slice(-4), 'quiero pagar', '1', 'sí, confirmo'];
     const latencies: number[] = [];
     let measuring = false;
     let stop = false;

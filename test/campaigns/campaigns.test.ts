@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { formatBogota, revokeChannel } from '../../src/compliance/index.js';
 import {
@@ -50,7 +51,7 @@ describe('outbound campaigns', () => {
     const landline = await debtor(db.knex, pid, { phone: '576015551234' });
     const noPhone = await debtor(db.knex, pid, { phone: null });
     await db.knex.transaction((trx) => revokeChannel(trx, { channel: 'whatsapp-cloud', userId: debtors[0]!.phone!, debtorId: debtors[0]!.id, at: now }));
-    await db.knex('agreements').insert({ debtor_id: debtors[1]!.id, portfolio_id: pid, kind: 'contado', total: 1, installment_amount: 1, first_due_date: '2026-03-10', channel: 'telegram', status: 'vigente' });
+    await db.knex('agreements').insert({ debtor_id: debtors[1]!.id, portfolio_id: pid, kind: 'contado', total: 1, installment_amount: 1, first_due_date: '2026-03-10', channel: 'telegram', status: 'vigente', created_at: TEST_TIME });
     await conversation(db.knex, { channel: 'telegram', userId: '99', debtorId: debtors[2]!.id, lastActivity: now });
     const plan = await planCampaign(db.knex, { portfolio: 'Banco Uno', channel: 'whatsapp-cloud', now });
     const byDebtor = new Map(plan.entries.map((e) => [e.debtor.id, e]));

@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import {
   decideContact,
@@ -84,7 +85,7 @@ describe('compliance guard', () => {
 
   it('never uses a channel the debtor revoked, and nothing is queued', async () => {
     const d = await debtor(db.knex, pid);
-    await db.knex('opt_outs').insert({ debtor_id: d.id, channel: 'whatsapp-cloud', user_id: d.phone, kind: 'no_contactar', status: 'done' });
+    await db.knex('opt_outs').insert({ debtor_id: d.id, channel: 'whatsapp-cloud', user_id: d.phone, kind: 'no_contactar', status: 'done', created_at: TEST_TIME });
     const r = await queue({ channel: 'whatsapp-cloud', recipient: d.phone!, debtorId: d.id, kind: 'campaign', at: bog('2026-03-03T10:00') });
     assert.deepEqual(r, { status: 'blocked', reason: 'canal_revocado' });
     assert.equal(Number((await db.knex('outbox').count('* as n').first())!.n), 0);
@@ -95,7 +96,7 @@ describe('compliance guard', () => {
 
   it("a recorded express request lets the debtor be written in the hours they asked for", async () => {
     const d = await debtor(db.knex, pid);
-    await db.knex('contact_authorizations').insert({ debtor_id: d.id, days: [1, 2, 3, 4, 5], from_time: '19:00', to_time: '21:00', note: 'pidió por WhatsApp que le escriban después del trabajo' });
+    await db.knex('contact_authorizations').insert({ debtor_id: d.id, days: [1, 2, 3, 4, 5], from_time: '19:00', to_time: '21:00', note: 'pidió por WhatsApp que le escriban después del trabajo', created_at: TEST_TIME });
     const r = await queue({ channel: 'whatsapp-cloud', recipient: d.phone!, debtorId: d.id, kind: 'reminder', at: bog('2026-03-03T20:00') });
     assert.equal(r.status, 'queued');
     // Another debtor at the same hour waits.
@@ -122,7 +123,7 @@ describe('compliance guard', () => {
       const d = await debtor(db.knex, pid);
       const r = await queue({ channel: 'whatsapp-cloud', recipient: d.phone!, debtorId: d.id, kind: 'campaign', at: bog('2026-03-03T10:00') });
       assert.ok(r.status === 'queued');
-      await db.knex('opt_outs').insert({ debtor_id: d.id, channel: 'whatsapp-cloud', user_id: d.phone, kind: 'no_contactar', status: 'done' });
+      await db.knex('opt_outs').insert({ debtor_id: d.id, channel: 'whatsapp-cloud', user_id: d.phone, kind: 'no_contactar', status: 'done', created_at: TEST_TIME });
       const row = await db.knex('outbox').where({ id: r.outboxId }).first();
       assert.deepEqual(await recheckBeforeSend(db.knex, row, bog('2026-03-03T10:01')), { action: 'cancel', reason: 'canal_revocado' });
     });

@@ -1,4 +1,5 @@
 /** Small fixtures for the lifecycle, compliance and campaign tests. */
+import { TEST_TIME } from '../support/ports.js';
 import type { Knex } from '../../src/store/db.js';
 import { parseBogotaDateTime } from '../../src/compliance/index.js';
 
@@ -10,7 +11,7 @@ export function bog(local: string): Date {
 }
 
 export async function portfolio(knex: Knex, name = 'Cartera Prueba'): Promise<number> {
-  const [row] = (await knex('portfolios').insert({ name }).returning('id')) as { id: number }[];
+  const [row] = (await knex('portfolios').insert({ name, created_at: TEST_TIME, updated_at: TEST_TIME }).returning('id')) as { id: number }[];
   return row!.id;
 }
 
@@ -37,7 +38,7 @@ export async function debtor(
       saldo_total: 1_000_000,
       banco: 'BANCO DE PRUEBA',
       phone,
-      tier: fields.tier ?? 'default',
+      tier: fields.tier ?? 'default',created_at: TEST_TIME, updated_at: TEST_TIME,
     })
     .returning('id')) as { id: number }[];
   return { id: row!.id, cedula: ced, phone };

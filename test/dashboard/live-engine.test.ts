@@ -1,9 +1,11 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadConfig } from '../../src/config.js';
-import { createEngine, createOutbox, type Engine, type InboundMessage, type Outbox } from '../../src/engine/index.js';
+import { loadConfig } from '../../src/core/index.js';
+import type { InboundMessage } from '../../src/core/index.js';
+import { createEngine, createOutbox, type Engine, type Outbox } from '../../src/engine/index.js';
 import { loadFlowCatalog } from '../../src/flows/index.js';
 import { chatHistorySchema, chatMessageResponseSchema } from '../../src/http/admin/chat-api-docs.js';
 import { createChatRateLimiter, operationsRoutes } from '../../src/http/admin/index.js';
@@ -27,6 +29,8 @@ import { CHROMIUM } from './support.js';
  * reply reaches the debtor's channel.
  */
 describe('operations with the real engine: handoff from the dashboard to the debtor’s channel', function () {
+  // The whole service reads one clock, fixed far from today: windows and due times agree.
+  const clock = testClock();
   this.timeout(90_000);
   const log = createLogger({ level: 'silent', pretty: false });
   let db: TestDatabase;
@@ -43,7 +47,7 @@ describe('operations with the real engine: handoff from the dashboard to the deb
   const problems: string[] = [];
 
   const say = async (text: string, from = debtor) => {
-    const message: InboundMessage = { channel: 'telegram', from, messageId: `tg-${++n}`, text, at: new Date() };
+    const message: InboundMessage = { channel: 'telegram', from, messageId: `tg-${++n}`, text, at: clock.now() };
     const result = await engine.handle(message);
     await outbox.idle();
     return result;
@@ -51,26 +55,27 @@ describe('operations with the real engine: handoff from the dashboard to the deb
 
   before(async () => {
     db = await freshDatabase();
-    await loadDemoDataIfEmpty(db.knex, log);
+    await loadDemoDataIfEmpty(db.knex, log, clock.now());
     const config = loadConfig({ ADMIN_TOKEN });
-    outbox = createOutbox({ knex: db.knex, log });
+    outbox = createOutbox({ knex: db.knex, log, clock });
     telegram = new RecordingChannel('telegram');
     outbox.registerChannel(telegram);
-    ops = await startOps({ knex: db.knex, config, log, dispatch: (ids) => outbox.dispatch(ids), settingsRefreshMs: 0, statsFlushMs: 0, alertsEveryMs: 0 });
+    ops = await startOps({ knex: db.knex, config, log, clock, dispatch: (ids) => outbox.dispatch(ids), settingsRefreshMs: 0, statsFlushMs: 0, alertsEveryMs: 0 });
     const understander = await createUnderstander({ settings: () => ops.settings.nlu(), log });
     const { flows, policies } = loadFlowCatalog();
     engine = observeTurns(
-      createEngine({ knex: db.knex, understander, flows, policies, log, outbox, messageLimit: (tier) => tierOfTimeouts(ops.settings.current().timeouts, tier).max_messages }),
+      createEngine({ knex: db.knex, clock, understander, flows, policies, log, outbox, messageLimit: (tier) => tierOfTimeouts(ops.settings.current().timeouts, tier).max_messages }),
       ops.turnStats,
     );
     const app = createApp({
+      clock,
       knex: db.knex,
       config,
       log,
       routes: [
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
-        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula }) },
-        ...operationsRoutes({ knex: db.knex, config, log, ops }),
+        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula, clock }) },
+        ...operationsRoutes({ knex: db.knex, config, log, clock, ops }),
       ],
     });
     server = http.createServer(app);
@@ -92,7 +97,10 @@ describe('operations with the real engine: handoff from the dashboard to the deb
 
   it('a debtor identifies and asks for a person: the conversation joins the queue and the bot goes quiet', async () => {
     await say('hola');
-    const identified = await say('93388915');
+    const asked = await say('93388915');
+    assert.ok(!asked.replies.some((r) => /carlos/i.test(r.text)), 'the cédula alone discloses nothing (Ley 2300 art. 4)');
+    // The demo's Carlos has 3001234567 on file.
+    const identified = await say('4567');
     assert.ok(identified.replies.some((r) => /carlos/i.test(r.text)), JSON.stringify(identified.replies));
     const handed = await say('quiero hablar con un asesor por favor');
     assert.equal(handed.state, 'transferir_asesor');
@@ -114,12 +122,13 @@ describe('operations with the real engine: handoff from the dashboard to the deb
     await page.waitForSelector('body[data-loaded=handoffs]');
     const row = await page.$$eval('#queue tbody tr', (trs) => trs.map((r) => Array.from(r.children).map((c) => c.textContent)));
     assert.equal(row.length, 1);
-    assert.deepEqual([row[0]![1], row[0]![2], row[0]![3], row[0]![5]], ['telegram', 'CARLOS FAJARDO', 'Pidió un asesor', '1']);
+    // The agent sees the person proved who they are before taking over.
+    assert.deepEqual([row[0]![1], row[0]![2], row[0]![3], row[0]![4], row[0]![6]], ['telegram', 'CARLOS FAJARDO', 'Verificado (celular)', 'Pidió un asesor', '1']);
     await page.click('#queue tbody tr');
     await page.waitForSelector('#handoff-transcript .msg');
     assert.match((await page.textContent('#handoff-transcript')) ?? '', /quiero hablar con un asesor por favor/);
     await page.click('#handoff-take');
-    await page.waitForFunction(() => document.querySelector('#queue tbody tr')?.children[4]?.textContent === 'Laura');
+    await page.waitForFunction(() => document.querySelector('#queue tbody tr')?.children[5]?.textContent === 'Laura');
 
     const received = new Promise<{ to: string; text: string }>((resolve) =>
       telegram.once('sent', (to: string, replies: { text: string }[]) => resolve({ to, text: replies[0]!.text })),

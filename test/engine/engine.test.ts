@@ -157,6 +157,36 @@ describe('the conversation engine', function () {
     }
   });
 
+  it('never records a second vigente agreement: one recorded meanwhile (an agent, another chat) is stated instead', async () => {
+    const portfolioId = await insertPortfolio(f.knex, `Memoria ${Date.now()}`, { verification: 'ninguna' });
+    const debtorId = await insertDebtor(f.knex, portfolioId, { ...CARLOS, cedula: '71239902' });
+    const chat = new Chat(f.engine);
+    await chat.send('hola');
+    await chat.send('71239902');
+    await chat.send('quiero pagar');
+    const confirm = await chat.send('1');
+    assert.equal(confirm.state, 'confirmar_acuerdo');
+    const at = f.clock.now();
+    await f.knex('agreements').insert({
+      debtor_id: debtorId,
+      portfolio_id: portfolioId,
+      kind: 'contado',
+      total: 98765,
+      installments: 1,
+      installment_amount: 98765,
+      first_due_date: '2026-12-01',
+      channel: 'api',
+      reference: 'AC-AGENTE1',
+      status: 'vigente',
+      status_changed_at: at,
+      created_at: at,
+    });
+    const r = await chat.send('sí, confirmo');
+    assert.equal(r.state, 'acuerdo_vigente');
+    assert.ok(r.replies.some((x) => x.text.includes('AC-AGENTE1')), 'the agreement on record is stated');
+    assert.equal((await f.knex('agreements').where({ debtor_id: debtorId, status: 'vigente' })).length, 1);
+  });
+
   it('opens exactly one conversation when a new person’s first messages race', async () => {
     const user = `race-${Date.now()}`;
     const results = await Promise.all(

@@ -33,7 +33,7 @@ describe('the outbox', function () {
     db = await freshDatabase();
     clock = new TestClock();
     channel = new FakeChannel();
-    outbox = createOutbox({ knex: db.knex, log: quietLog, clock: clock.now, backoff: { baseMs: 1000, maxMs: 60_000 } });
+    outbox = createOutbox({ knex: db.knex, log: quietLog, clock, backoff: { baseMs: 1000, maxMs: 60_000 } });
     outbox.registerChannel(channel);
   });
   afterEach(async () => {
@@ -42,7 +42,7 @@ describe('the outbox', function () {
   });
 
   const enqueue = (recipient: string, text: string) =>
-    enqueueReplies(db.knex, { channel: 'telegram', recipient, replies: [{ text }], notBefore: clock.now() });
+    enqueueReplies(db.knex, { channel: 'telegram', recipient, replies: [{ text }], notBefore: clock.now() }, clock.now());
   const row = async (id: number) => db.knex('outbox').where({ id }).first();
 
   it('doubles the wait between retries, up to a cap', () => {
@@ -116,7 +116,7 @@ describe('the outbox', function () {
   });
 
   it('leaves rows of channels this process does not run for the process that does', async () => {
-    const id = await enqueueReplies(db.knex, { channel: 'whatsapp-web', recipient: '573001234567', replies: [{ text: 'hola' }], notBefore: clock.now() });
+    const id = await enqueueReplies(db.knex, { channel: 'whatsapp-web', recipient: '573001234567', replies: [{ text: 'hola' }], notBefore: clock.now() }, clock.now());
     await outbox.dispatch([id]);
     assert.equal(await outbox.runOnce(), 0);
     assert.equal((await row(id)).status, 'pending');
@@ -138,10 +138,10 @@ describe('the outbox', function () {
     const shared: { to: string; text: string }[] = [];
     channel = new FakeChannel(shared);
     const otherChannel = new FakeChannel(shared);
-    const other = createOutbox({ knex: otherKnex, log: quietLog, clock: clock.now, batchSize: 7 });
+    const other = createOutbox({ knex: otherKnex, log: quietLog, clock, batchSize: 7 });
     other.registerChannel(otherChannel);
     try {
-      const mine = createOutbox({ knex: db.knex, log: quietLog, clock: clock.now, batchSize: 7 });
+      const mine = createOutbox({ knex: db.knex, log: quietLog, clock, batchSize: 7 });
       mine.registerChannel(channel);
       for (let i = 0; i < 60; i++) await enqueue(`chat-${i % 20}`, `mensaje ${i}`);
       for (let pass = 0; pass < 10; pass++) await Promise.all([mine.runOnce(), other.runOnce(), mine.runOnce(), other.runOnce()]);
@@ -213,9 +213,9 @@ describe('the outbox with multi-reply rows that fail part-way', function () {
     mine = new PartialChannel(delivered, 'A');
     theirs = new PartialChannel(delivered, 'B');
     const backoff = { baseMs: 1000, maxMs: 60_000 };
-    here = createOutbox({ knex: db.knex, log: quietLog, clock: clock.now, backoff });
+    here = createOutbox({ knex: db.knex, log: quietLog, clock, backoff });
     here.registerChannel(mine);
-    there = createOutbox({ knex: otherKnex, log: quietLog, clock: clock.now, backoff });
+    there = createOutbox({ knex: otherKnex, log: quietLog, clock, backoff });
     there.registerChannel(theirs);
   });
   afterEach(async () => {
@@ -225,7 +225,7 @@ describe('the outbox with multi-reply rows that fail part-way', function () {
   });
 
   const enqueue = (texts: string[]) =>
-    enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: '573001234567', replies: texts.map((text) => ({ text })), notBefore: clock.now() });
+    enqueueReplies(db.knex, { channel: 'whatsapp-cloud', recipient: '573001234567', replies: texts.map((text) => ({ text })), notBefore: clock.now() }, clock.now());
   const row = async (id: number) => db.knex('outbox').where({ id }).first();
   const messages = async (id: number) =>
     (await db.knex('outbox_messages').where({ outbox_id: id }).orderBy('position').select('position', 'external_id', 'status')) as {
@@ -303,7 +303,7 @@ describe('the outbox with multi-reply rows that fail part-way', function () {
     clock.advance(3600_000);
     assert.equal(await there.runOnce(), 0, 'a permanent failure is not retried');
     // A status for the message that went out does not make the unfinished row look delivered.
-    assert.equal(await applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId: 'wamid.A0', status: 'read', at: clock.now() }), 0);
+    assert.equal(await applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId: 'wamid.A0', status: 'read', at: clock.now() }, clock.now()), 0);
     assert.equal((await row(id)).status, 'failed');
   });
 
@@ -326,7 +326,7 @@ describe('the outbox with multi-reply rows that fail part-way', function () {
   describe('delivery statuses of a multi-message row', () => {
     let id: number;
     const status = (externalId: string, s: 'sent' | 'delivered' | 'read' | 'failed', error?: string) =>
-      applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId, status: s, at: clock.now(), ...(error ? { error } : {}) });
+      applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId, status: s, at: clock.now(), ...(error ? { error } : {}) }, clock.now());
 
     beforeEach(async () => {
       id = await enqueue(['uno', 'dos', 'tres']);
@@ -360,7 +360,7 @@ describe('the outbox with multi-reply rows that fail part-way', function () {
 
     it('ignores ids it never sent, and the same id on another channel', async () => {
       assert.equal(await status('wamid.unknown', 'failed', 'x'), 0);
-      assert.equal(await applyDeliveryStatus(db.knex, { channel: 'telegram', externalId: 'wamid.A2', status: 'failed', at: clock.now() }), 0);
+      assert.equal(await applyDeliveryStatus(db.knex, { channel: 'telegram', externalId: 'wamid.A2', status: 'failed', at: clock.now() }, clock.now()), 0);
       assert.equal((await row(id)).status, 'sent');
     });
   });
@@ -369,7 +369,7 @@ describe('the outbox with multi-reply rows that fail part-way', function () {
     mine.failures = [{ at: 1, retryable: true }];
     const id = await enqueue(['uno', 'dos']);
     await here.dispatch([id]);
-    assert.equal(await applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId: 'wamid.A0', status: 'failed', at: clock.now(), error: 'undeliverable' }), 0);
+    assert.equal(await applyDeliveryStatus(db.knex, { channel: 'whatsapp-cloud', externalId: 'wamid.A0', status: 'failed', at: clock.now(), error: 'undeliverable' }, clock.now()), 0);
     assert.equal((await row(id)).status, 'pending', 'still being sent: the retry goes on');
     clock.advance(1000);
     await there.runOnce();

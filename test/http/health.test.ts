@@ -1,10 +1,11 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/index.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
 import { createKnex, type Knex } from '../../src/store/db.js';
@@ -25,7 +26,7 @@ describe('health check GET /api/v1/chat/test', () => {
     await fs.chmod(dir, 0o755);
     pg = await ensureEmbeddedPostgres({ dataDir: dir, database: 'acuerdo', log });
     knex = createKnex(pg.connectionString('acuerdo'), 2);
-    server = http.createServer(createApp({ knex, config: loadConfig({}), log }));
+    server = http.createServer(createApp({ clock: testClock(), knex, config: loadConfig({}), log }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

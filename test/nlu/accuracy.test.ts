@@ -20,7 +20,7 @@ describe('nlu: held-out accuracy (quality gate)', () => {
       settings: () => ({ confidenceThreshold: 0.6, openaiEnabled: false, maxChars: 2000 }),
       log: createLogger({ level: 'silent', pretty: false }),
     });
-    const { report, predictions } = await evaluateUnderstander(nlu, await readLabelledTsv(HELDOUT_CORPUS), { local: true });
+    const { report, predictions } = await evaluateUnderstander(nlu, await readLabelledTsv(HELDOUT_CORPUS), { local: true, now: new Date('2026-11-23T15:00:00Z') });
     const wrong = predictions.filter((p) => p.predicted !== p.expected).map((p) => `${p.text} (${p.expected} → ${p.predicted})`);
     assert.ok(report.accuracy >= 0.92, `accuracy ${report.accuracy.toFixed(4)}; wrong: ${wrong.join(' | ')}`);
     assert.ok(report.macroF1 >= 0.9, `macro-F1 ${report.macroF1.toFixed(4)}`);
@@ -36,7 +36,7 @@ describe('nlu: held-out accuracy (quality gate)', () => {
       log: createLogger({ level: 'silent', pretty: false }),
     });
     const blind = path.join(__dirname, '..', 'fixtures', 'nlu', 'blind-eval.tsv');
-    const { report } = await evaluateUnderstander(nlu, await readLabelledTsv(blind), { local: true });
+    const { report } = await evaluateUnderstander(nlu, await readLabelledTsv(blind), { local: true, now: new Date('2026-11-23T15:00:00Z') });
     assert.ok(report.accuracy >= 0.92, `blind accuracy ${report.accuracy.toFixed(4)}`);
     assert.ok(report.macroF1 >= 0.9, `blind macro-F1 ${report.macroF1.toFixed(4)}`);
   });

@@ -1,3 +1,4 @@
+import { ManualClock } from '../../src/core/index.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -72,7 +73,7 @@ describe('nlu: command line', function () {
     let written = '';
     output.on('data', (chunk: Buffer) => (written += chunk.toString('utf8')));
     input.end('hola\n\nchao\r\n');
-    assert.equal(await runNluStream(fake, input, output, { local: true }), 3);
+    assert.equal(await runNluStream(fake, input, output, { local: true, clock: new ManualClock('2026-11-23T15:00:00Z') }), 3);
     assert.deepEqual(seen, ['hola|true', '|true', 'chao|true']);
     assert.deepEqual(written.trim().split('\n').map((l) => JSON.parse(l).text), ['hola', '', 'chao']);
   });

@@ -15,6 +15,9 @@ import {
   type OpenAiOptions,
 } from '../../src/nlu/index.js';
 
+/** A fixed "now" for relative dates: the suite never depends on today's date. */
+const NOW = new Date('2026-11-23T15:00:00Z');
+
 const quiet = createLogger({ level: 'silent', pretty: false });
 
 /** What the fake server does with one request. */
@@ -136,7 +139,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
   it('asks OpenAI when the model is unsure, with a JSON schema constrained to the 13 intents, and records the call', async () => {
     fake.then(answer('solicitud_plan', 0.87));
     const nlu = await pipeline();
-    const r = await nlu.understand('será que me pueden colaborar con 6 cuotas', { conversationId: 'c-1' });
+    const r = await nlu.understand('será que me pueden colaborar con 6 cuotas', { now: NOW, conversationId: 'c-1' });
     assert.equal(r.source, 'openai');
     assert.equal(r.intent, 'solicitud_plan');
     assert.equal(r.confidence, 0.87);
@@ -168,7 +171,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
     const nlu = await pipeline();
     // The detector refuses these numbers (labelled as other things), so the message does go out.
     const text = 'llamen al +57 300 123 4567 o al (601) 234-5678, referencia 87.654.321, tarjeta 4567 8901 2345 6789, ana.perez@correo.com';
-    await nlu.understand(text);
+    await nlu.understand(text, { now: NOW });
     assert.equal(fake.received.length, 1);
     const sent = fake.received[0]!.body.messages.map((m) => m.content).join('\n');
     assert.doesNotMatch(sent, /\d(?:[\s.,'’\-()]{0,3}\d){5,}/, sent);
@@ -187,7 +190,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
   it('times out (8 s by default; shorter here), does not retry a timeout, and falls to the rules', async () => {
     fake.then({ kind: 'hang' });
     const nlu = await pipeline({ timeoutMs: 150 });
-    const r = await nlu.understand('quiero hablar con un asesor');
+    const r = await nlu.understand('quiero hablar con un asesor', { now: NOW });
     assert.equal(r.source, 'rules');
     assert.equal(r.intent, 'solicitar_asesor');
     assert.equal(fake.received.length, 1);
@@ -199,7 +202,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
   it('retries a 429 with backoff, then takes the answer', async () => {
     fake.then({ kind: 'status', status: 429 }, answer('disputa', 0.8));
     const nlu = await pipeline();
-    const r = await nlu.understand('eso ya lo habia cancelado hace rato');
+    const r = await nlu.understand('eso ya lo habia cancelado hace rato', { now: NOW });
     assert.equal(r.source, 'openai');
     assert.equal(r.intent, 'disputa');
     assert.equal(fake.received.length, 2);
@@ -216,7 +219,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
       { kind: 'status', status: 500 },
     );
     const nlu = await pipeline();
-    const r = await nlu.understand('quiero hablar con un asesor');
+    const r = await nlu.understand('quiero hablar con un asesor', { now: NOW });
     assert.equal(r.source, 'rules');
     assert.equal(fake.received.length, 4);
     assert.deepEqual(sleeps, [10, 35, 40]);
@@ -228,7 +231,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
   it('does not retry a client error (401)', async () => {
     fake.then({ kind: 'status', status: 401 });
     const nlu = await pipeline();
-    const r = await nlu.understand('cuanto debo');
+    const r = await nlu.understand('cuanto debo', { now: NOW });
     assert.equal(r.source, 'rules');
     assert.equal(fake.received.length, 1);
     assert.deepEqual(sleeps, []);
@@ -239,7 +242,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
     const nlu = await pipeline();
     for (const content of ['{"intent": "solicitud_plan"', 'claro, el intent es pagar', '{"intent":"pagar","confidence":0.9}', '']) {
       fake.then({ kind: 'answer', content });
-      const r = await nlu.understand('no me escriban mas');
+      const r = await nlu.understand('no me escriban mas', { now: NOW });
       assert.equal(r.source, 'rules', content);
       assert.equal(r.intent, 'no_contactar');
     }
@@ -253,51 +256,51 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
   it('opens the circuit after consecutive failures, stops calling, and probes again after the cool-down', async () => {
     const nlu = await pipeline({ breakerThreshold: 2, maxRetries: 0, breakerCooldownMs: 30_000 });
     fake.then({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
-    await nlu.understand('cuanto debo');
-    await nlu.understand('cuanto debo');
+    await nlu.understand('cuanto debo', { now: NOW });
+    await nlu.understand('cuanto debo', { now: NOW });
     assert.equal(fake.received.length, 2);
     assert.equal(nlu.openai?.breaker.state, 'open');
 
-    const skipped = await nlu.understand('cuanto debo');
+    const skipped = await nlu.understand('cuanto debo', { now: NOW });
     assert.equal(skipped.source, 'rules');
     assert.equal(fake.received.length, 2, 'no call while the circuit is open');
     assert.equal(records.at(-1)!.status, 'circuit_open');
 
     clock += 29_999;
-    await nlu.understand('cuanto debo');
+    await nlu.understand('cuanto debo', { now: NOW });
     assert.equal(fake.received.length, 2, 'still open one millisecond before the cool-down ends');
 
     clock += 1;
     assert.equal(nlu.openai?.breaker.state, 'half-open');
     fake.then({ kind: 'status', status: 500 });
-    await nlu.understand('cuanto debo');
+    await nlu.understand('cuanto debo', { now: NOW });
     assert.equal(fake.received.length, 3, 'one probe in half-open');
     assert.equal(nlu.openai?.breaker.state, 'open', 'a failed probe opens the circuit again');
 
     clock += 30_000;
     fake.then(answer('consulta_deuda'), answer('consulta_deuda'));
-    assert.equal((await nlu.understand('cuanto debo')).source, 'openai');
+    assert.equal((await nlu.understand('cuanto debo', { now: NOW })).source, 'openai');
     assert.equal(nlu.openai?.breaker.state, 'closed');
-    assert.equal((await nlu.understand('cuanto debo')).source, 'openai');
+    assert.equal((await nlu.understand('cuanto debo', { now: NOW })).source, 'openai');
     assert.equal(fake.received.length, 5);
   });
 
   it('is never called with --local, when switched off, or when the model is sure', async () => {
     const nlu = await pipeline();
-    await nlu.understand('cuanto debo', { local: true });
+    await nlu.understand('cuanto debo', { now: NOW, local: true });
     settings.openaiEnabled = false;
-    await nlu.understand('cuanto debo');
+    await nlu.understand('cuanto debo', { now: NOW });
     settings.openaiEnabled = true;
     settings.confidenceThreshold = 0.6;
-    assert.equal((await nlu.understand('cuanto debo')).source, 'model');
-    assert.equal((await nlu.understand('mi cedula es 93388915')).source, 'cedula');
+    assert.equal((await nlu.understand('cuanto debo', { now: NOW })).source, 'model');
+    assert.equal((await nlu.understand('mi cedula es 93388915', { now: NOW })).source, 'cedula');
     assert.equal(fake.received.length, 0);
   });
 
   it('is absent without an API key', async () => {
     const nlu = await createUnderstander({ settings: () => settings, model, log: quiet, openai: { model: 'gpt-4o-mini', baseURL, timeoutMs: 100, maxRetries: 0 } });
     assert.equal(nlu.openai, undefined);
-    assert.equal((await nlu.understand('cuanto debo')).source, 'rules');
+    assert.equal((await nlu.understand('cuanto debo', { now: NOW })).source, 'rules');
     assert.equal(fake.received.length, 0);
   });
 
@@ -310,7 +313,7 @@ describe('nlu: the OpenAI fallback (against a local fake server)', () => {
       recorder: { record: async () => Promise.reject(new Error('database down')) },
       openai: { apiKey: 'k', model: 'gpt-4o-mini', baseURL, timeoutMs: 1000, maxRetries: 0 },
     });
-    assert.equal((await nlu.understand('buenas')).source, 'openai');
+    assert.equal((await nlu.understand('buenas', { now: NOW })).source, 'openai');
   });
 
   it('estimates cost from the price table by longest model prefix', () => {

@@ -1,3 +1,4 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { createKnexLlmCallRecorder, type LlmCallRecord } from '../../src/nlu/index.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -15,7 +16,7 @@ describe('nlu: recording OpenAI calls in llm_calls', function () {
   });
 
   it('writes one row per call with tokens, latency, status, error and cost', async () => {
-    const recorder = createKnexLlmCallRecorder(db.knex);
+    const recorder = createKnexLlmCallRecorder(db.knex, { clock: testClock() });
     const ok: LlmCallRecord = {
       model: 'gpt-4o-mini',
       purpose: 'intent',

@@ -41,13 +41,13 @@ describe('nlu: the understanding pipeline (local)', () => {
 
   it('reads the settings on every message', async () => {
     settings.confidenceThreshold = 1;
-    assert.equal((await nlu.understand('cuanto debo')).source, 'rules');
+    assert.equal((await nlu.understand('cuanto debo', { now: NOW })).source, 'rules');
     settings.confidenceThreshold = 0.5;
-    assert.equal((await nlu.understand('cuanto debo')).source, 'model');
+    assert.equal((await nlu.understand('cuanto debo', { now: NOW })).source, 'model');
   });
 
   it('keeps the model\'s low-confidence guess when no rule applies', async () => {
-    const r = await nlu.understand('zxqw plmk vbnr');
+    const r = await nlu.understand('zxqw plmk vbnr', { now: NOW });
     assert.equal(r.source, 'model');
     assert.equal(r.intent, 'fuera_de_tema');
     assert.ok(r.confidence < 0.1);
@@ -56,42 +56,42 @@ describe('nlu: the understanding pipeline (local)', () => {
   describe('bad input never crashes', () => {
     it('empty and whitespace-only text', async () => {
       for (const text of ['', '   ', '\n\t\u00a0']) {
-        assert.deepEqual(await nlu.understand(text), { text: '', intent: 'fuera_de_tema', confidence: 0, source: 'rules', entities: {} });
+        assert.deepEqual(await nlu.understand(text, { now: NOW }), { text: '', intent: 'fuera_de_tema', confidence: 0, source: 'rules', entities: {} });
       }
     });
 
     it('a 20,000-character message is cut to the configured maximum', async () => {
       const long = 'no tengo plata para pagar '.repeat(800);
       assert.ok(long.length >= 20_000);
-      const r = await nlu.understand(long);
+      const r = await nlu.understand(long, { now: NOW });
       assert.ok(r.text.length <= 2000 && r.text.length > 1900);
       assert.equal(r.intent, 'sin_capacidad_pago');
       settings.maxChars = 100;
-      assert.ok((await nlu.understand(long)).text.length <= 100);
+      assert.ok((await nlu.understand(long, { now: NOW })).text.length <= 100);
     });
 
     it('emoji only: a known one means something, an unknown one gets low confidence', async () => {
-      assert.equal((await nlu.understand('👍')).intent, 'confirmacion');
-      const r = await nlu.understand('😂😂🎉🐶');
+      assert.equal((await nlu.understand('👍', { now: NOW })).intent, 'confirmacion');
+      const r = await nlu.understand('😂😂🎉🐶', { now: NOW });
       assert.equal(r.intent, 'fuera_de_tema');
       assert.ok(r.confidence < 0.2, String(r.confidence));
     });
 
     it('control characters are removed from the text', async () => {
-      const r = await nlu.understand('cuanto\u0000 debo\u0007\u202e');
+      const r = await nlu.understand('cuanto\u0000 debo\u0007\u202e', { now: NOW });
       assert.equal(r.text, 'cuanto debo');
       assert.equal(r.intent, 'consulta_deuda');
     });
 
     it('another language gets low confidence', async () => {
       for (const text of ['I would like to know how much I owe you guys', 'the weather is nice today', 'Guten Tag, wie geht es Ihnen']) {
-        const r = await nlu.understand(text);
+        const r = await nlu.understand(text, { now: NOW });
         assert.ok(r.confidence < 0.35, `${text}: ${r.intent} ${r.confidence}`);
       }
     });
 
     it('a value that is not a string', async () => {
-      const r = await nlu.understand(null as unknown as string);
+      const r = await nlu.understand(null as unknown as string, { now: NOW });
       assert.equal(r.intent, 'fuera_de_tema');
       assert.equal(r.confidence, 0);
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/index.js';
 import { createLogger } from '../../src/log.js';
 import { registry } from '../../src/metrics.js';
 import { AlertMonitor, listAlerts } from '../../src/ops/alerts.js';
@@ -13,7 +13,7 @@ describe('turn statistics and alerts', () => {
   let now: Date;
   let settings: SettingsStore;
   const silent = createLogger({ level: 'silent', pretty: false });
-  const clock = () => now;
+  const clock = { now: () => now };
 
   beforeEach(async () => {
     db = await freshDatabase();
@@ -26,7 +26,7 @@ describe('turn statistics and alerts', () => {
   });
 
   const stats = (threshold = () => settings.current().nlu.confidence_threshold) =>
-    new TurnStats({ knex: db.knex, log: silent, threshold, flushMs: 0, now: clock });
+    new TurnStats({ knex: db.knex, log: silent, threshold, flushMs: 0, clock });
 
   describe('TurnStats', () => {
     it('adds every instance’s counts into one row per minute, channel and source', async () => {
@@ -75,7 +75,7 @@ describe('turn statistics and alerts', () => {
 
   describe('AlertMonitor', () => {
     const monitor = (log = silent, s = stats()) =>
-      new AlertMonitor({ knex: db.knex, log, settings: () => settings.current().alerts, beforeEvaluate: () => s.flush(), everyMs: 0, now: clock });
+      new AlertMonitor({ knex: db.knex, log, settings: () => settings.current().alerts, beforeEvaluate: () => s.flush(), everyMs: 0, clock });
 
     it('raises nothing on a healthy service', async () => {
       const s = stats();

@@ -1,3 +1,5 @@
+import { ManualClock } from '../../src/core/index.js';
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { lockChannelUser } from '../../src/engine/conversations.js';
@@ -16,14 +18,16 @@ describe('human handoff service', () => {
   let webchat: RecordingChannel;
   let handoff: HandoffService;
   const log = createLogger({ level: 'silent', pretty: false });
+  let clock: ManualClock;
 
   beforeEach(async () => {
     db = await freshDatabase();
     ids = await seed(db.knex);
-    outbox = createOutbox({ knex: db.knex, log });
+    clock = testClock();
+    outbox = createOutbox({ knex: db.knex, log, clock });
     webchat = new RecordingChannel('webchat');
     outbox.registerChannel(webchat);
-    handoff = new HandoffService({ knex: db.knex, log, dispatch: (outboxIds) => outbox.dispatch(outboxIds) });
+    handoff = new HandoffService({ knex: db.knex, log, clock, dispatch: (outboxIds) => outbox.dispatch(outboxIds) });
   });
   afterEach(async () => {
     await outbox.stop();

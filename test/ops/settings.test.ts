@@ -1,5 +1,6 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/index.js';
 import { createLogger } from '../../src/log.js';
 import { SettingsStore, SettingsValidationError } from '../../src/ops/settings.js';
 import { collectingLogger } from '../admin/support.js';
@@ -84,7 +85,7 @@ describe('runtime settings store', () => {
   });
 
   it('falls back to the defaults, loudly, when the stored overrides are invalid', async () => {
-    await db.knex('settings').insert({ key: 'ops.runtime', value: JSON.stringify({ nlu: { confidence_threshold: 'high' } }) });
+    await db.knex('settings').insert({ key: 'ops.runtime', value: JSON.stringify({ nlu: { confidence_threshold: 'high' } }), updated_at: TEST_TIME });
     const { log: collecting, lines } = collectingLogger();
     const store = new SettingsStore({ knex: db.knex, config: loadConfig({}), log: collecting, refreshMs: 0 });
     await store.start();

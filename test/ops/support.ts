@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ChannelName, OutboundChannel, Reply } from '../../src/engine/index.js';
+import type { ChannelName, OutboundChannel, Reply } from '../../src/core/index.js';
 
 /** A channel that records what the outbox asks it to send, and emits 'sent'. */
 export class RecordingChannel extends EventEmitter implements OutboundChannel {

@@ -1,7 +1,8 @@
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/index.js';
 import { lockChannelUser } from '../../src/engine/conversations.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
@@ -42,7 +43,7 @@ describe('scheduler admin endpoints', () => {
       }),
     });
     const router = createSchedulerAdminRouter({ scheduler, enabled: false, adminToken: () => TOKEN });
-    const app = createApp({ knex: db.knex, config: loadConfig({}), log, routes: [{ path: SCHEDULER_ADMIN_PATH, router }] });
+    const app = createApp({ clock: testClock(), knex: db.knex, config: loadConfig({}), log, routes: [{ path: SCHEDULER_ADMIN_PATH, router }] });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

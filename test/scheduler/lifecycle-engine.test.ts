@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { flowOpeningContent, startCampaign, templateAwareOutbound, templateContent, type StartOptions } from '../../src/campaigns/index.js';
 import { recheckBeforeSend } from '../../src/compliance/index.js';
-import { createEngine, createOutbox, lockChannelUser, type Engine, type Outbox, type Reply } from '../../src/engine/index.js';
+import type { Reply } from '../../src/core/index.js';
+import { createEngine, createOutbox, lockChannelUser, type Engine, type Outbox } from '../../src/engine/index.js';
 import { loadFlowCatalog } from '../../src/flows/index.js';
 import { createLogger } from '../../src/log.js';
 import { createUnderstander, type Understander } from '../../src/nlu/index.js';
@@ -49,7 +50,7 @@ describe('lifecycle with the engine', function () {
     clock = new ManualClock(bog('2026-03-03T07:30'));
     telegram = new RecordingChannel('telegram');
     limits = structuredClone(SEED_TIER_LIMITS);
-    outbox = createOutbox({ knex: db.knex, log, clock: () => clock.now(), beforeSend: (row, now) => recheckBeforeSend(db.knex, row, now) });
+    outbox = createOutbox({ knex: db.knex, log, clock, beforeSend: (row, now) => recheckBeforeSend(db.knex, row, now) });
     outbox.registerChannel(telegram);
     understander ??= createUnderstander({ settings: () => ({ confidenceThreshold: 0.6, openaiEnabled: false, maxChars: 2000 }), log });
     engine = createEngine({
@@ -59,7 +60,7 @@ describe('lifecycle with the engine', function () {
       policies,
       log,
       outbox,
-      clock: () => clock.now(),
+      clock,
       messageLimit: messageLimitFor(() => limits),
     });
     const pid = await portfolio(db.knex, 'Tuya');
@@ -88,6 +89,7 @@ describe('lifecycle with the engine', function () {
   it("warns with the flow's message, auto-closes, and a later message opens a fresh conversation with the history kept", async () => {
     const first = await say('tg-1', 'hola');
     await say('tg-1', '93388915');
+    await say('tg-1', '4567'); // the mobile's last 4 digits: the identity question (Ley 2300 art. 4)
     clock.set(bog('2026-03-03T17:30'));
     assert.equal((await timeouts()).warned, 1);
     const warning = telegram.textsTo('tg-1').at(-1);
@@ -140,6 +142,7 @@ describe('lifecycle with the engine', function () {
     clock.set(bog('2026-12-01T10:00'));
     await say('tg-datos', 'hola');
     await say('tg-datos', '93388915');
+    await say('tg-datos', '4567');
     const r = await say('tg-datos', 'borren mis datos');
     assert.match(r.replies.map((x) => x.text).join(' '), /23 de diciembre/);
     assert.equal(r.status, 'handoff', 'a person handles it');

@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { archiveConversations, cleanUp, rollUpMetrics } from '../../src/scheduler/index.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -26,9 +27,9 @@ describe('housekeeping jobs', () => {
       { job: 'x', trigger: 'manual', instance: 'i', status: 'ok', started_at: ago(29) },
     ]);
     await db.knex('outbox').insert([
-      { channel: 'telegram', recipient: '1', kind: 'reply', payload: '[]', status: 'sent', created_at: ago(31) },
-      { channel: 'telegram', recipient: '1', kind: 'reply', payload: '[]', status: 'pending', created_at: ago(31) },
-      { channel: 'telegram', recipient: '1', kind: 'campaign', payload: '[]', status: 'sent', created_at: ago(31) },
+      { channel: 'telegram', recipient: '1', kind: 'reply', payload: '[]', status: 'sent', created_at: ago(31), next_attempt_at: TEST_TIME, updated_at: TEST_TIME  },
+      { channel: 'telegram', recipient: '1', kind: 'reply', payload: '[]', status: 'pending', created_at: ago(31), next_attempt_at: TEST_TIME, updated_at: TEST_TIME  },
+      { channel: 'telegram', recipient: '1', kind: 'campaign', payload: '[]', status: 'sent', created_at: ago(31), next_attempt_at: TEST_TIME, updated_at: TEST_TIME  },
     ]);
     await db.knex('contact_log').insert([
       { channel: 'telegram', recipient: '1', kind: 'campaign', contacted_at: ago(731) },
@@ -49,7 +50,7 @@ describe('housekeeping jobs', () => {
     const recent = await conversation(db.knex, { channel: 'telegram', userId: '2', lastActivity: new Date(now.getTime() - 5 * DAY), status: 'closed' });
     await db.knex('conversations').where({ id: recent }).update({ closed_at: new Date(now.getTime() - 5 * DAY) });
     const open = await conversation(db.knex, { channel: 'telegram', userId: '3', lastActivity: new Date(now.getTime() - 60 * DAY) });
-    await db.knex('messages').insert({ conversation_id: old, direction: 'in', author: 'debtor', channel: 'telegram', text: 'hola' });
+    await db.knex('messages').insert({ conversation_id: old, direction: 'in', author: 'debtor', channel: 'telegram', text: 'hola', created_at: TEST_TIME });
     assert.equal(await archiveConversations(db.knex, now, 30), 1);
     const statuses = Object.fromEntries((await db.knex('conversations').select('id', 'status')).map((r) => [r.id, r.status]));
     assert.deepEqual([statuses[old], statuses[recent], statuses[open]], ['archived', 'closed', 'open']);
@@ -64,7 +65,7 @@ describe('housekeeping jobs', () => {
     const a = await conversation(db.knex, { channel: 'whatsapp-cloud', userId: 'a', debtorId: d1.id, lastActivity: bog('2026-03-02T09:00'), status: 'closed' });
     const b = await conversation(db.knex, { channel: 'whatsapp-cloud', userId: 'b', debtorId: d2.id, lastActivity: bog('2026-03-02T23:30'), status: 'closed' });
     await db.knex('conversations').whereIn('id', [a, b]).update({ portfolio_id: pid, context: JSON.stringify({ planes: [] }) });
-    await db.knex('agreements').insert({ conversation_id: b, debtor_id: d2.id, portfolio_id: pid, kind: 'contado', total: 500000, installment_amount: 500000, first_due_date: '2026-03-10', channel: 'whatsapp-cloud', status: 'vigente' });
+    await db.knex('agreements').insert({ conversation_id: b, debtor_id: d2.id, portfolio_id: pid, kind: 'contado', total: 500000, installment_amount: 500000, first_due_date: '2026-03-10', channel: 'whatsapp-cloud', status: 'vigente', created_at: TEST_TIME });
     await conversation(db.knex, { channel: 'telegram', userId: 'c', lastActivity: bog('2026-03-02T10:00') });
     // 00:30 on 3 March in Bogotá (05:30Z): the next day.
     await conversation(db.knex, { channel: 'telegram', userId: 'd', lastActivity: bog('2026-03-03T00:30') });

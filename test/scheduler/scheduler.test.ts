@@ -1,3 +1,5 @@
+import { TEST_TIME } from '../support/ports.js';
+import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import FakeTimers from '@sinonjs/fake-timers';
 import pg from 'pg';
@@ -17,7 +19,7 @@ function countingJob(name: string, schedule = '0 * * * *', gate?: Promise<void>)
     async run(ctx) {
       await gate;
       await ctx.knex('settings')
-        .insert({ key: `count:${name}`, value: JSON.stringify(1) })
+        .insert({ key: `count:${name}`, value: JSON.stringify(1), updated_at: TEST_TIME })
         .onConflict('key')
         .merge({ value: ctx.knex.raw(`to_jsonb((settings.value #>> '{}')::int + 1)`) });
       return { at: ctx.now.toISOString() };
@@ -66,7 +68,7 @@ describe('scheduler', () => {
     const schedulers: Scheduler[] = [];
     try {
       const jobs = () => [countingJob('hourly', '0 * * * *'), countingJob('six', '0 6 * * *'), countingJob('seven', '0 7 * * *')];
-      for (const instance of ['one', 'two']) schedulers.push(new Scheduler({ knex: db.knex, log, jobs: jobs(), instance }));
+      for (const instance of ['one', 'two']) schedulers.push(new Scheduler({ knex: db.knex, log, jobs: jobs(), instance, clock: testClock() }));
       const outcomes: RunOutcome[] = [];
       const due = (o: RunOutcome[]) => o.filter((x) => x.job === 'six').length === 2 && o.filter((x) => x.job === 'hourly').length === 2;
       const allFired = new Promise<void>((resolve) => {
@@ -117,7 +119,7 @@ describe('scheduler', () => {
   });
 
   it('skips a run while another instance holds the job, and marks a run whose process died', async () => {
-    const s = new Scheduler({ knex: db.knex, log, jobs: [countingJob('a')], instance: 'x' });
+    const s = new Scheduler({ knex: db.knex, log, jobs: [countingJob('a')], instance: 'x', clock: testClock() });
     const other = new pg.Client({ connectionString: db.url });
     await other.connect();
     try {
@@ -137,7 +139,7 @@ describe('scheduler', () => {
   it('stop() waits for a run in progress', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const s = new Scheduler({ knex: db.knex, log, jobs: [countingJob('slow', '0 * * * *', gate)], instance: 'x' });
+    const s = new Scheduler({ knex: db.knex, log, jobs: [countingJob('slow', '0 * * * *', gate)], instance: 'x', clock: testClock() });
     const run = s.runNow('slow');
     let stopped = false;
     const stopping = s.stop().then(() => (stopped = true));

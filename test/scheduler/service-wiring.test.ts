@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/index.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -34,7 +34,7 @@ describe('the scheduler in the service', function () {
   it('starts with the service, behind the admin token, and stops with it', async () => {
     const s = await status('true');
     assert.equal(s.enabled, true);
-    assert.deepEqual(s.jobs.map((j) => j.name), ['conversation-timeouts', 'retention-cleanup', 'archive-conversations', 'metrics-rollup']);
+    assert.deepEqual(s.jobs.map((j) => j.name), ['conversation-timeouts', 'retention-cleanup', 'archive-conversations', 'metrics-rollup', 'agreement-status', 'agreement-reminders', 'broken-promises']);
     assert.ok(s.jobs.every((j) => j.next_run && Date.parse(j.next_run) > Date.now()), 'every job is armed');
     const denied = await fetch(`http://127.0.0.1:${service!.port}/api/v1/admin/process-timeouts`, { method: 'POST' });
     assert.equal(denied.status, 401);

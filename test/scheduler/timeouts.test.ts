@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { formatBogota } from '../../src/compliance/index.js';
 import { lockChannelUser } from '../../src/engine/conversations.js';
@@ -87,7 +88,7 @@ describe('conversation timeouts per tier', () => {
 
   it('with the channel revoked, no warning is queued but the conversation still closes', async () => {
     const t0 = bog('2026-03-03T07:30');
-    await db.knex('opt_outs').insert({ channel: 'telegram', user_id: '5003', kind: 'no_contactar', status: 'done' });
+    await db.knex('opt_outs').insert({ channel: 'telegram', user_id: '5003', kind: 'no_contactar', status: 'done', created_at: TEST_TIME });
     const id = await conversation(db.knex, { channel: 'telegram', userId: '5003', lastActivity: t0 });
     assert.equal((await processTimeouts(db.knex, new Date(t0.getTime() + 10 * HOUR), deps)).revoked, 1);
     assert.equal(Number((await db.knex('outbox').count('* as n').first())!.n), 0);

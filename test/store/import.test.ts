@@ -4,6 +4,9 @@ import { ImportError } from '../../src/core/index.js';
 import { importPortfolio, parseAmount, normalizeCedula, normalizePhone } from '../../src/store/import.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 
+/** When the test imports: any fixed time (the rows' created_at / updated_at). */
+const IMPORTED_AT = new Date('2026-11-23T15:00:00Z');
+
 const fixture = (name: string) => path.join(__dirname, '..', 'fixtures', 'portfolios', name);
 
 describe('portfolio import', () => {
@@ -16,7 +19,7 @@ describe('portfolio import', () => {
   });
 
   it('imports a good file, normalizing cédulas, amounts, phones and tiers', async () => {
-    const result = await importPortfolio(db.knex, fixture('good.csv'), { portfolio: 'Tuya 2026' });
+    const result = await importPortfolio(db.knex, fixture('good.csv'), { portfolio: 'Tuya 2026', now: IMPORTED_AT });
     assert.equal(result.rows, 3);
     assert.equal(result.inserted, 3);
     assert.equal(result.encoding, 'utf-8');
@@ -35,20 +38,20 @@ describe('portfolio import', () => {
   });
 
   it('upserts by cédula within the portfolio', async () => {
-    await importPortfolio(db.knex, fixture('good.csv'), { portfolio: 'Tuya' });
-    const again = await importPortfolio(db.knex, fixture('latin1-semicolon.csv'), { portfolio: 'Tuya' });
+    await importPortfolio(db.knex, fixture('good.csv'), { portfolio: 'Tuya', now: IMPORTED_AT });
+    const again = await importPortfolio(db.knex, fixture('latin1-semicolon.csv'), { portfolio: 'Tuya', now: IMPORTED_AT });
     assert.equal(again.inserted, 1);
     assert.equal(again.updated, 1);
     const count = await db.knex('debtors').count<{ count: number }[]>('* as count');
     assert.equal(Number(count[0]!.count), 4);
     // The same cédula in another portfolio is another debt.
-    await importPortfolio(db.knex, fixture('latin1-semicolon.csv'), { portfolio: 'Otra' });
+    await importPortfolio(db.knex, fixture('latin1-semicolon.csv'), { portfolio: 'Otra', now: IMPORTED_AT });
     const debts = await db.knex('debtors').where({ cedula: '93388915' });
     assert.equal(debts.length, 2);
   });
 
   it('reads Latin-1 files separated by semicolons', async () => {
-    const result = await importPortfolio(db.knex, fixture('latin1-semicolon.csv'), { portfolio: 'Excel' });
+    const result = await importPortfolio(db.knex, fixture('latin1-semicolon.csv'), { portfolio: 'Excel', now: IMPORTED_AT });
     assert.equal(result.encoding, 'latin1');
     assert.equal(result.delimiter, ';');
     const andres = await db.knex('debtors').where({ cedula: '1098765432' }).first();
@@ -61,7 +64,7 @@ describe('portfolio import', () => {
 
   it('rejects a bad file with each line number and reason, writing nothing', async () => {
     await assert.rejects(
-      importPortfolio(db.knex, fixture('bad.csv'), { portfolio: 'Mala' }),
+      importPortfolio(db.knex, fixture('bad.csv'), { portfolio: 'Mala', now: IMPORTED_AT }),
       (err: unknown) => {
         assert.ok(err instanceof ImportError);
         assert.deepEqual(
@@ -79,7 +82,7 @@ describe('portfolio import', () => {
   });
 
   it('imports nothing from a mixed file by default', async () => {
-    await assert.rejects(importPortfolio(db.knex, fixture('mixed.csv'), { portfolio: 'Mixta' }), (err: unknown) => {
+    await assert.rejects(importPortfolio(db.knex, fixture('mixed.csv'), { portfolio: 'Mixta', now: IMPORTED_AT }), (err: unknown) => {
       assert.ok(err instanceof ImportError);
       assert.deepEqual(
         err.problems.map((p) => [p.line, p.reason.split(' ')[0]]),
@@ -96,7 +99,7 @@ describe('portfolio import', () => {
   });
 
   it('imports the valid rows of a mixed file with skipInvalid and lists the rest', async () => {
-    const result = await importPortfolio(db.knex, fixture('mixed.csv'), { portfolio: 'Mixta', skipInvalid: true });
+    const result = await importPortfolio(db.knex, fixture('mixed.csv'), { portfolio: 'Mixta', skipInvalid: true, now: IMPORTED_AT });
     assert.equal(result.rows, 2);
     assert.deepEqual(
       result.rejected.map((p) => p.line),
@@ -107,12 +110,12 @@ describe('portfolio import', () => {
   });
 
   it('stops at a missing column, naming it, and at a missing file', async () => {
-    await assert.rejects(importPortfolio(db.knex, fixture('missing-column.csv'), { portfolio: 'X' }), (err: unknown) => {
+    await assert.rejects(importPortfolio(db.knex, fixture('missing-column.csv'), { portfolio: 'X', now: IMPORTED_AT }), (err: unknown) => {
       assert.ok(err instanceof ImportError);
       assert.match(err.message, /line 1.*banco, Oferta_1, Oferta_2, Hasta_3_cuotas, Hasta_6_cuotas, Hasta_12_cuotas/);
       return true;
     });
-    await assert.rejects(importPortfolio(db.knex, fixture('nope.csv'), { portfolio: 'X' }), /Cannot read .*no such file/);
+    await assert.rejects(importPortfolio(db.knex, fixture('nope.csv'), { portfolio: 'X', now: IMPORTED_AT }), /Cannot read .*no such file/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { migrateLatest, migrateRollback, migrationStatus } from '../../src/store/db.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -54,10 +55,10 @@ describe('migrations', () => {
   });
 
   it('refuse a second live conversation for one channel user and a repeated inbound message id', async () => {
-    await db.knex('conversations').insert({ channel: 'telegram', user_id: '42', state: 'inicial' });
-    await assert.rejects(db.knex('conversations').insert({ channel: 'telegram', user_id: '42', state: 'inicial' }), /conversations_live_by_user/);
+    await db.knex('conversations').insert({ channel: 'telegram', user_id: '42', state: 'inicial', opened_at: TEST_TIME, last_activity_at: TEST_TIME });
+    await assert.rejects(db.knex('conversations').insert({ channel: 'telegram', user_id: '42', state: 'inicial', opened_at: TEST_TIME, last_activity_at: TEST_TIME }), /conversations_live_by_user/);
     const [conv] = await db.knex('conversations').select('id');
-    const message = { conversation_id: conv.id, direction: 'in', author: 'debtor', channel: 'telegram', external_id: 'u1', text: 'hola' };
+    const message = { conversation_id: conv.id, direction: 'in', author: 'debtor', channel: 'telegram', external_id: 'u1', text: 'hola', created_at: TEST_TIME };
     await db.knex('messages').insert(message);
     await assert.rejects(db.knex('messages').insert(message), /messages_dedup/);
   });

@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import type { Config } from '../../config.js';
+import type { Clock } from '../../core/index.js';
+import type { Config } from '../../core/index.js';
 import type { Logger } from '../../log.js';
 import { aiUsage } from '../../ops/ai-usage.js';
 import { listAgreements, writeAgreementsCsv } from '../../ops/agreements.js';
@@ -12,6 +13,7 @@ import { SettingsValidationError, type SettingsStore } from '../../ops/settings.
 import type { TurnStats } from '../../ops/turn-stats.js';
 import type { Knex } from '../../store/db.js';
 import { requireAdminToken } from '../admin-auth.js';
+import { agreementAdminRoutes } from './agreement-routes.js';
 import { defineRoute, mountRoutes, RequestValidationError, type ApiRoute } from './route.js';
 import * as s from './schemas.js';
 
@@ -25,7 +27,8 @@ export interface AdminDeps {
   handoff: HandoffService;
   /** Flushed before turn numbers are read, so this instance's latest turns count. */
   turnStats?: TurnStats;
-  now?: () => Date;
+  /** The service's clock: the default report windows end now. */
+  clock: Clock;
 }
 
 const DAY = 24 * 3600_000;
@@ -43,7 +46,7 @@ const conflict = { description: 'The conversation is not with a person (status i
 /** Every admin operation, relative to /api/v1/admin. The OpenAPI document lists the same ones. */
 export function adminRoutes(deps: AdminDeps): ApiRoute[] {
   const { knex, settings, handoff } = deps;
-  const now = deps.now ?? (() => new Date());
+  const now = () => deps.clock.now();
   const tags = (t: string) => [t];
   return [
     defineRoute({
@@ -167,17 +170,19 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       method: 'get',
       path: '/agreements.csv',
       summary: 'Export payment agreements as CSV',
-      description: 'UTF-8 with a byte-order mark, comma-separated, oldest first. Amounts are whole pesos.',
+      description:
+        'UTF-8 with a byte-order mark, oldest first, amounts in whole pesos without separators; with the reference, the schedule summary and the status. `format=excel-co` (the default when the browser prefers Spanish): semicolons, Spanish headers, dates as dd/mm/yyyy.',
       tags: tags('agreements'),
       query: s.agreementCsvQuery,
       responses: { 200: { description: 'The CSV file', contentType: 'text/csv' }, 400: invalid, 401: unauthorized },
-      handler: async ({ query, res }) => {
+      handler: async ({ query, req, res }) => {
         const day = now().toISOString().slice(0, 10);
         res.status(200);
         res.set('Content-Type', 'text/csv; charset=utf-8');
         res.set('Content-Disposition', `attachment; filename="acuerdos-${day}.csv"`);
         res.set('Cache-Control', 'no-store');
-        await writeAgreementsCsv(knex, query, res);
+        const format = query.format ?? (req.acceptsLanguages('es', 'en') === 'es' ? 'excel-co' : 'csv');
+        await writeAgreementsCsv(knex, query, res, format);
         res.end();
         return undefined;
       },
@@ -242,6 +247,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       responses: { 200: { description: 'Usage', schema: s.aiUsageSchema }, 400: invalid, 401: unauthorized },
       handler: async ({ query }) => aiUsage(knex, windowOf(query, now(), 30 * DAY)),
     }),
+    ...agreementAdminRoutes({ knex, clock: deps.clock }),
   ];
 }
 

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { activitySchema, interpretActivity, OPENING_TEXT } from '../../../channels/botframework/activities.js';
 import { activity } from './support.js';
 
+/** When the service received the update (taps and activities without a time of their own get it). */
+const RECEIVED_AT = new Date('2026-11-23T15:00:00Z');
+
 const SERVICE = 'http://127.0.0.1:3978';
 
 function interpret(name: string) {
-  return interpretActivity(activitySchema.parse(activity(name, SERVICE)));
+  return interpretActivity(activitySchema.parse(activity(name, SERVICE)), RECEIVED_AT);
 }
 
 describe('bot framework activities → InboundMessage', () => {
@@ -62,12 +65,12 @@ describe('bot framework activities → InboundMessage', () => {
 
   it('ignores typing and other activities', () => {
     const typing = activitySchema.parse({ ...activity('emulator-message', SERVICE), type: 'typing', text: undefined });
-    assert.equal(interpretActivity(typing).kind, 'ignore');
+    assert.equal(interpretActivity(typing, RECEIVED_AT).kind, 'ignore');
   });
 
   it('reads a card button that carries its id', () => {
     const submit = activitySchema.parse({ ...activity('emulator-message', SERVICE), text: undefined, value: { buttonId: 'ver_opciones' } });
-    const action = interpretActivity(submit);
+    const action = interpretActivity(submit, RECEIVED_AT);
     assert.ok(action.kind === 'handle');
     assert.equal(action.message.buttonId, 'ver_opciones');
   });

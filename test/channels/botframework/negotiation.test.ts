@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { enqueueReplies } from '../../../src/engine/outbox.js';
-import { CARLOS, engineFixture, insertDebtor, insertPortfolio, type EngineFixture } from '../../engine/support/harness.js';
+import { CARLOS, CARLOS_DIGITS, engineFixture, insertDebtor, insertPortfolio, type EngineFixture } from '../../engine/support/harness.js';
 import { FakeConnector, type PostedActivity } from './fake-connector.js';
 import { activity, postActivity, startHarness, type Harness } from './support.js';
 
@@ -56,7 +56,11 @@ describe('a negotiation over the Bot Framework, end to end', function () {
     assert.match(texts(greeting), /número de cédula/);
     assert.ok(greeting.every((p) => p.conversationId === CONVERSATION));
 
-    const found = await deliver(says('93388915'));
+    // Ley 2300 art. 4: the cédula alone discloses nothing; the mobile's last 4 digits do.
+    const asked = await deliver(says('93388915'));
+    assert.doesNotMatch(texts(asked), /Carlos|\$/);
+    assert.match(texts(asked), /últimos 4 dígitos/);
+    const found = await deliver(says(CARLOS_DIGITS));
     assert.match(texts(found), /Gracias, Carlos/);
     assert.deepEqual(actions(found), [
       { type: 'imBack', title: 'Ver opciones de pago', value: 'Ver opciones de pago' },
@@ -94,7 +98,7 @@ describe('a negotiation over the Bot Framework, end to end', function () {
       recipient: conversation.user_id,
       replies: [{ text: 'Hola Carlos, le escribe Laura, asesora de cobranza.' }],
       kind: 'agent',
-    });
+    }, fixture.clock.now());
     const before = connector.posted.length;
     await fixture.outbox.dispatch([id]);
     const [later] = connector.posted.slice(before);

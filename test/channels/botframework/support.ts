@@ -1,3 +1,4 @@
+import { testPorts } from '../../support/ports.js';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -5,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { createBotFrameworkChannel, type BotFrameworkChannel } from '../../../channels/botframework/index.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/core/index.js';
 import { createLogger } from '../../../src/log.js';
 import { createKnex, type Knex } from '../../../src/store/db.js';
@@ -47,7 +48,7 @@ export async function startHarness(handler: MessageHandler, env: Record<string, 
   const config = loadConfig({ BOTFRAMEWORK_ENABLED: 'true', ...env });
   // The channel never touches the database itself; knex connects only when used.
   const ownKnex = knex ? undefined : createKnex('postgres://unused@127.0.0.1:1/unused');
-  const channel = createBotFrameworkChannel({ handler, knex: knex ?? (ownKnex as Knex), config, log: quietLog });
+  const channel = createBotFrameworkChannel(testPorts({ engine: handler, knex: knex ?? (ownKnex as Knex), config: config, log: quietLog }));
   if (handler instanceof RecordingHandler) handler.outbound = channel.outbound;
   const app = express();
   channel.mount(app);

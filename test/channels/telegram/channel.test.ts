@@ -217,7 +217,7 @@ describe('telegram channel (telegraf against a local Bot API)', () => {
       const db = await freshDatabase();
       const otherKnex = createKnex(db.url, 2);
       let now = new Date('2026-11-23T15:00:00Z');
-      const clock = () => now;
+      const clock = { now: () => now };
       try {
         const replies = [{ text: 'Primero' }, { text: 'Segundo' }, { text: 'Tercero' }];
         // The first goes out, the second fails on a server error.
@@ -235,7 +235,7 @@ describe('telegram channel (telegraf against a local Bot API)', () => {
         });
 
         // Through the outbox: this process fails at Segundo, another process retries.
-        const id = await enqueueReplies(db.knex, { channel: 'telegram', recipient: String(CHAT), replies, notBefore: now });
+        const id = await enqueueReplies(db.knex, { channel: 'telegram', recipient: String(CHAT), replies, notBefore: now }, now);
         const first = createOutbox({ knex: db.knex, log: quietLog, clock, backoff: { baseMs: 1000, maxMs: 1000 } });
         first.registerChannel(harness.channel.outbound);
         const second = createOutbox({ knex: otherKnex, log: quietLog, clock, backoff: { baseMs: 1000, maxMs: 1000 } });

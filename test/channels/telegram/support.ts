@@ -1,8 +1,9 @@
+import { testPorts } from '../../support/ports.js';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/core/index.js';
 import { createLogger } from '../../../src/log.js';
 import { createKnex } from '../../../src/store/db.js';
@@ -55,7 +56,7 @@ export async function startHarness(
   // The Telegram channel never touches the database; knex connects only when used.
   const knex = createKnex('postgres://unused@127.0.0.1:1/unused');
   const channel = createTelegramChannel(
-    { handler, knex, config, log: quietLog },
+    testPorts({ engine: handler, knex: knex, config: config, log: quietLog }),
     { limits: { perSecond: 1000, perChatIntervalMs: 0 }, ...options.channel },
   );
   handler.outbound = channel.outbound;

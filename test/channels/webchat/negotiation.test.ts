@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import { startService, type RunningService } from '../../../src/service.js';
 import { freshDatabase, type TestDatabase } from '../../support/db.js';
 import { bubble, launchChromium, newPage, say, screenshot, transcript, W } from './browser.js';
@@ -64,7 +64,11 @@ describe('web chat: a negotiation with the real service in Chromium', function (
     await bubble(page, 'bot', /número de cédula/);
     await screenshot(page, 'e2e-01-greeting');
 
+    // The widget always asks the second fact (Ley 2300 art. 4); the demo's Carlos has 3001234567 on file.
     await say(page, '93388915');
+    await bubble(page, 'bot', /últimos 4 dígitos/);
+    assert.doesNotMatch((await transcript(page)).join('\n'), /Carlos|\$123\.456|TUYA/);
+    await say(page, '4567');
     assert.match(await bubble(page, 'bot', /Usted tiene una obligación/), /COMPAÑÍA DE FINANCIAMIENTO TUYA S\.A\. por \$123\.456/);
     await bubble(page, 'bot', /Gracias, Carlos/i);
     const chips = page.getByRole('group', { name: 'Opciones de respuesta' }).getByRole('button');
@@ -107,8 +111,8 @@ describe('web chat: a negotiation with the real service in Chromium', function (
 
     // Each typed or tapped message went through the engine once, and every reply was sent.
     const inbound = await db.knex('messages').where({ conversation_id: conversation.id, direction: 'in' }).orderBy('id');
-    assert.deepEqual(inbound.map((m: { text: string }) => m.text).slice(0, 3), ['hola', '93388915', 'Ver opciones de pago']);
-    assert.equal(inbound[2].button_id, 'ver_opciones');
+    assert.deepEqual(inbound.map((m: { text: string }) => m.text).slice(0, 4), ['hola', '93388915', '4567', 'Ver opciones de pago']);
+    assert.equal(inbound[3].button_id, 'ver_opciones');
     await service!.outbox.idle();
     const unsent = await db.knex('outbox').where({ channel: 'webchat', recipient: visitorId }).whereNot({ status: 'sent' });
     assert.deepEqual(unsent, []);

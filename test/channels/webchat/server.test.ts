@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
@@ -147,7 +148,7 @@ describe('web chat server: sessions, history, WebSocket', function () {
 
     // A person answers while the visitor has no tab open: stored, and send() has nobody to reach.
     const conv = await db.knex('conversations').where({ channel: 'webchat', user_id: visitor.visitorId }).first('id');
-    await db.knex('messages').insert({ conversation_id: conv.id, direction: 'out', author: 'agent', channel: 'webchat', text: 'Hola, soy Laura, asesora.' });
+    await db.knex('messages').insert({ conversation_id: conv.id, direction: 'out', author: 'agent', channel: 'webchat', text: 'Hola, soy Laura, asesora.', created_at: TEST_TIME });
     await server.channel.outbound.send(visitor.visitorId, [{ text: 'Hola, soy Laura, asesora.' }]);
 
     const back = await open();
@@ -156,7 +157,7 @@ describe('web chat server: sessions, history, WebSocket', function () {
     assert.deepEqual(texts(gap.messages), ['agent: Hola, soy Laura, asesora.']);
 
     // Pushed live too, once, when a tab is open.
-    await db.knex('messages').insert({ conversation_id: conv.id, direction: 'out', author: 'agent', channel: 'webchat', text: '¿Sigues ahí?' });
+    await db.knex('messages').insert({ conversation_id: conv.id, direction: 'out', author: 'agent', channel: 'webchat', text: '¿Sigues ahí?', created_at: TEST_TIME });
     await server.channel.outbound.send(visitor.visitorId, [{ text: '¿Sigues ahí?' }]);
     await server.channel.outbound.send(visitor.visitorId, [{ text: '¿Sigues ahí?' }]);
     assert.deepEqual(texts((await back.next('messages')).messages), ['agent: ¿Sigues ahí?']);

@@ -1,9 +1,10 @@
+import { testPorts, testClock, TEST_TIME } from '../../support/ports.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { createWebchatChannel, type WebchatOptions } from '../../../channels/webchat/index.js';
 import type { ServerFrame } from '../../../channels/webchat/protocol.js';
-import { loadConfig, type Config } from '../../../src/config.js';
+import { loadConfig, type Config } from '../../../src/core/index.js';
 import type { InboundMessage, MessageHandler, OutboundChannel, Reply, TurnResult } from '../../../src/core/index.js';
 import { createApp } from '../../../src/http/app.js';
 import { createLogger } from '../../../src/log.js';
@@ -50,11 +51,11 @@ export class ScriptedBot implements MessageHandler {
       const seen = await trx('messages').where({ channel: message.channel, external_id: message.messageId, direction: 'in' }).first('id');
       let conv = (await trx('conversations').where({ channel: message.channel, user_id: message.from }).whereIn('status', ['open', 'handoff']).first('id')) as { id: string } | undefined;
       if (seen) return { conversationId: conv?.id ?? '', duplicate: true };
-      if (!conv) [conv] = (await trx('conversations').insert({ channel: message.channel, user_id: message.from, state: 'inicio' }).returning('id')) as { id: string }[];
+      if (!conv) [conv] = (await trx('conversations').insert({ channel: message.channel, user_id: message.from, state: 'inicio', opened_at: TEST_TIME, last_activity_at: TEST_TIME }).returning('id')) as { id: string }[];
       const conversationId = conv!.id;
-      await trx('messages').insert({ conversation_id: conversationId, direction: 'in', author: 'debtor', channel: message.channel, external_id: message.messageId, text: message.text ?? null, button_id: message.buttonId ?? null });
+      await trx('messages').insert({ conversation_id: conversationId, direction: 'in', author: 'debtor', channel: message.channel, external_id: message.messageId, text: message.text ?? null, button_id: message.buttonId ?? null, created_at: TEST_TIME });
       for (const r of replies) {
-        await trx('messages').insert({ conversation_id: conversationId, direction: 'out', author: 'bot', channel: message.channel, text: r.text, buttons: r.buttons ? JSON.stringify(r.buttons) : null });
+        await trx('messages').insert({ conversation_id: conversationId, direction: 'out', author: 'bot', channel: message.channel, text: r.text, buttons: r.buttons ? JSON.stringify(r.buttons) : null, created_at: TEST_TIME });
       }
       return { conversationId, duplicate: false };
     });
@@ -81,10 +82,10 @@ export async function startWebchatServer(options: {
   webchat?: WebchatOptions;
 }): Promise<WebchatServer> {
   const config = webchatConfig(options.env);
-  const channel = createWebchatChannel({ handler: options.handler, knex: options.knex, config, log: quietLog }, options.webchat);
+  const channel = createWebchatChannel(testPorts({ engine: options.handler, knex: options.knex, config: config, log: quietLog }), options.webchat);
   if (options.onOutbound) options.onOutbound(channel.outbound);
   else if (options.handler instanceof ScriptedBot) options.handler.outbound = channel.outbound;
-  const app = createApp({ knex: options.knex, config, log: quietLog, routes: [], beforeBodyParsers: (a) => channel.mount?.(a) });
+  const app = createApp({ clock: testClock(), knex: options.knex, config, log: quietLog, routes: [], beforeBodyParsers: (a) => channel.mount?.(a) });
   const server = http.createServer(app);
   channel.attachServer?.(server);
   await channel.start?.();

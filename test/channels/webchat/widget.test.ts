@@ -1,3 +1,4 @@
+import { TEST_TIME } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -225,7 +226,7 @@ describe('web chat widget in Chromium', function () {
     await page.getByRole('button', { name: 'Cerrar el chat' }).click();
     const visitorId = await page.evaluate(() => Object.entries(localStorage).find(([k]) => k.endsWith(':token'))?.[1]?.split('.')[0]);
     const conv = await db.knex('conversations').where({ channel: 'webchat', user_id: visitorId }).first('id');
-    await db.knex('messages').insert({ conversation_id: conv.id, direction: 'out', author: 'agent', channel: 'webchat', text: 'Hola, soy Laura. ¿Te ayudo?' });
+    await db.knex('messages').insert({ conversation_id: conv.id, direction: 'out', author: 'agent', channel: 'webchat', text: 'Hola, soy Laura. ¿Te ayudo?', created_at: TEST_TIME });
     await server.channel.outbound.send(visitorId!, [{ text: 'Hola, soy Laura. ¿Te ayudo?' }]);
     await page.locator(W.badge, { hasText: '1' }).waitFor();
     assert.equal(await page.locator(W.launcher).getAttribute('aria-label'), 'Abrir el chat: Cobranzas Andinas (1 mensaje sin leer)');

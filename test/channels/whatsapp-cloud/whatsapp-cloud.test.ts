@@ -1,4 +1,4 @@
-import { testPorts, testClock } from '../../support/ports.js';
+import { testPorts, testClock, TEST_TIME } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -384,7 +384,7 @@ describe('WhatsApp Business Cloud API channel', () => {
       const wamid = 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJGMDQyNjZBN0E1RTBGN0M1QzMA';
       const before = channel.status().templateNeeded.count;
       const [row] = await db.knex('outbox')
-        .insert({ channel: 'whatsapp-cloud', recipient: DEBTOR, payload: JSON.stringify([{ text: 'Hola' }]), status: 'sent', external_id: wamid })
+        .insert({ channel: 'whatsapp-cloud', recipient: DEBTOR, payload: JSON.stringify([{ text: 'Hola' }]), status: 'sent', external_id: wamid, next_attempt_at: TEST_TIME, created_at: TEST_TIME, updated_at: TEST_TIME })
         .returning('id');
       assert.equal((await postSigned(fixture('status-failed-131047.json'))).status, 200);
       const failed = await db.knex('outbox').where({ id: (row as { id: number }).id }).first();

@@ -1,7 +1,8 @@
+import { testPorts } from '../../support/ports.js';
 import assert from 'node:assert/strict';
 import FakeTimers from '@sinonjs/fake-timers';
 import { createWhatsAppWebChannel, type Timers, type WhatsAppWebChannel } from '../../../channels/whatsapp-web/index.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/core/index.js';
 import { engineFixture, quietLog, type EngineFixture } from './engine-fixture.js';
 import { FakeWebClient, webMessage } from './fake-client.js';
 
@@ -26,7 +27,7 @@ describe('WhatsApp Web channel with the engine', () => {
   function start(): WhatsAppWebChannel {
     const config = loadConfig({ WHATSAPP_WEB_ENABLED: 'true', WHATSAPP_WEB_TYPING_MS_PER_CHAR: '0', WHATSAPP_WEB_TYPING_MAX_MS: '0', WHATSAPP_WEB_MAX_PER_MINUTE: '1000' });
     const c = createWhatsAppWebChannel(
-      { handler: f.engine, knex: f.db.knex, config, log: quietLog },
+      testPorts({ engine: f.engine, knex: f.db.knex, config: config, log: quietLog }),
       {
         clientFactory: () => {
           const client = new FakeWebClient(() => clock.now);

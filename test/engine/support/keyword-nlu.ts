@@ -25,10 +25,10 @@ export function keywordUnderstander(): Understander & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
-    async understand(text: string, options: UnderstandOptions = {}): Promise<NluResult> {
+    async understand(text: string, options: UnderstandOptions): Promise<NluResult> {
       calls.push(text);
       const folded = foldText(text);
-      const entities = extractEntities(text, options.now ?? new Date());
+      const entities = extractEntities(text, options.now);
       if (entities.cedula) return { text, intent: 'identificacion', confidence: 1, source: 'cedula', entities };
       const hit = RULES.find(([, re]) => re.test(folded));
       return { text, intent: hit?.[0] ?? 'fuera_de_tema', confidence: hit ? 0.9 : 0.2, source: 'rules', entities };

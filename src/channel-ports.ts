@@ -1,0 +1,26 @@
+import type { ChannelPorts, Clock, Config, Logger, MessageHandler } from './core/index.js';
+import { applyDeliveryStatus } from './engine/index.js';
+import { requireAdminToken } from './http/admin-auth.js';
+import type { Knex } from './store/db.js';
+import { createSecretStore } from './store/secrets.js';
+import { channelHistory } from './store/transcripts.js';
+
+/**
+ * The narrow ports every channel adapter gets: the engine, delivery statuses, a
+ * channel user's history, secrets, the admin guard, log, clock and configuration.
+ * Channels never see the database.
+ */
+export function createChannelPorts(deps: { knex: Knex; clock: Clock; engine: MessageHandler; log: Logger; config: Config }): ChannelPorts {
+  const { knex, clock, config } = deps;
+  return {
+    engine: deps.engine,
+    reportDeliveryStatus: (update) => applyDeliveryStatus(knex, update, clock.now()),
+    history: (channel, userId, options) => channelHistory(knex, channel, userId, options),
+    secrets: createSecretStore(knex, clock),
+    adminGuard: requireAdminToken(() => config.ADMIN_TOKEN),
+    log: deps.log,
+    clock,
+    config,
+  };
+}
+
