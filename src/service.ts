@@ -18,7 +18,7 @@ import { observeLlmCalls, observeTurns, startOps, tierOfTimeouts } from './ops/i
 import { loadChannels, type ChannelAdapter } from '../channels/index.js';
 import { templateAwareOutbound } from './campaigns/index.js';
 import { recheckBeforeSend } from './compliance/index.js';
-import { createLifecycleScheduler, createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './scheduler/index.js';
+import { createLifecycleScheduler, createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH, type Scheduler } from './scheduler/index.js';
 import { agreementJobs, createAgreementsService, createLinkSigner, createMercadoPagoProvider } from './agreements/index.js';
 import { createAgreementsRouter } from './http/agreements-routes.js';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +34,10 @@ export interface RunningService {
   engine: Engine;
   /** Register each channel's OutboundChannel here; replies to it then leave through the outbox. */
   outbox: Outbox;
+  /** The scheduled jobs (running when SCHEDULER_ENABLED); runNow() runs one by hand. */
+  scheduler: Scheduler;
+  /** The one clock every component reads. */
+  clock: Clock;
   close(): Promise<void>;
 }
 
@@ -182,6 +186,8 @@ export async function startService(config: Config, log: Logger, options: Service
       server,
       engine,
       outbox,
+      scheduler,
+      clock,
       close() {
         closing ??= (async () => {
           await stopChannels();
