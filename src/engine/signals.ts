@@ -67,7 +67,7 @@ const AGREE = new Set(
     'si', 'sisas', 'sip', 'claro', 'listo', 'listos', 'dale', 'ok', 'oki', 'okis', 'okey', 'okay', 'va', 'vale', 'confirmo', 'confirmado',
     'confirmamos', 'acepto', 'aceptado', 'aceptamos', 'acuerdo', 'perfecto', 'bueno', 'correcto', 'hagamosle', 'hagale', 'hagamoslo',
     'hagalo', 'supuesto', 'exacto', 'sirve', 'hecho', 'trato', 'adelante', 'super', 'genial', 'excelente', 'bien', 'registrelo',
-    'confirmelo', 'confirmalo', 'vamos', 'cancelelo', 'cancelalo', 'cancelenlo', 'anulelo', 'anulalo',
+    'confirmelo', 'confirmalo', 'vamos', 'deuna', 'dele', 'hagamosle', 'cancelelo', 'cancelalo', 'cancelenlo', 'anulelo', 'anulalo',
   ].map(squeeze),
 );
 /** Words that may sit around a yes without changing it. */
@@ -145,7 +145,8 @@ export function readSignals(text: string | undefined, nlu?: NluResult): Signals 
   const entities = nlu?.entities ?? {};
   const hasFigures = entities.amount !== undefined || entities.installments !== undefined || entities.date !== undefined;
   // Repeated letters squeezed only to recognise a yes ("siii", "okkk"); "perro" must stay a dog, not a "pero".
-  const squeezed = ws.map(squeeze);
+  // "de una" (right away) and "de one" are a yes in Colombia: read as one word.
+  const squeezed = joined.replace(/\bde (?:una|one)\b/g, 'deuna').split(' ').filter(Boolean).map(squeeze);
   const onlyAgreement =
     squeezed.length > 0 && squeezed.length <= 12 && squeezed.every((w) => AGREE.has(w) || FILLER.has(w)) && squeezed.some((w) => AGREE.has(w));
   const si_claro = onlyAgreement && !con_condicion && !hasFigures && !es_pregunta && !sarcasmo && !/\bno\b/.test(joined);

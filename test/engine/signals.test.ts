@@ -8,7 +8,7 @@ const nlu = (entities: NluResult['entities'] = {}): NluResult => ({ text: '', in
 
 describe('what the words say (signals)', () => {
   it('an explicit yes is only agreement words', () => {
-    for (const t of ['si', 'siii dale', 'Sí, confirmo', 'listo de una', 'de una hagale', 'ok perfecto gracias', 'si señor', 'dale pues', 'okkk']) {
+    for (const t of ['si', 'siii dale', 'Sí, confirmo', 'listo de una', 'de una hagale', 'ok perfecto gracias', 'si señor', 'dale pues', 'okkk', 'de una', 'de una pues']) {
       assert.equal(readSignals(t, nlu()).si_claro, true, t);
     }
   });

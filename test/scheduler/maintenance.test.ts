@@ -65,6 +65,8 @@ describe('housekeeping jobs', () => {
     const a = await conversation(db.knex, { channel: 'whatsapp-cloud', userId: 'a', debtorId: d1.id, lastActivity: bog('2026-03-02T09:00'), status: 'closed' });
     const b = await conversation(db.knex, { channel: 'whatsapp-cloud', userId: 'b', debtorId: d2.id, lastActivity: bog('2026-03-02T23:30'), status: 'closed' });
     await db.knex('conversations').whereIn('id', [a, b]).update({ portfolio_id: pid, context: JSON.stringify({ planes: [] }) });
+    // "Offered" means shown an offer: a reached the plans; b agreed (every earlier stage counts it).
+    await db.knex('messages').insert({ conversation_id: a, direction: 'out', author: 'bot', channel: 'whatsapp-cloud', text: 'Estas son sus opciones', next_state: 'proponer_planes_pago', created_at: TEST_TIME });
     await db.knex('agreements').insert({ conversation_id: b, debtor_id: d2.id, portfolio_id: pid, kind: 'contado', total: 500000, installment_amount: 500000, first_due_date: '2026-03-10', channel: 'whatsapp-cloud', status: 'vigente', created_at: TEST_TIME });
     await conversation(db.knex, { channel: 'telegram', userId: 'c', lastActivity: bog('2026-03-02T10:00') });
     // 00:30 on 3 March in Bogotá (05:30Z): the next day.

@@ -102,7 +102,7 @@ export async function rollUpMetrics(knex: Knex, now: Date, days = ROLLUP_DAYS): 
        select c.day, c.portfolio_id, c.channel,
               count(*)::int,
               count(*) filter (where c.debtor_id is not null)::int,
-              count(*) filter (where c.offered)::int,
+              count(*) filter (where c.offered or c.agreed)::int,
               count(*) filter (where c.agreed)::int,
               round((count(*) filter (where c.agreed))::numeric / count(*), 4),
               ?
