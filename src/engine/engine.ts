@@ -137,6 +137,8 @@ function sanitize(message: InboundMessage): InboundMessage {
     text: strip(message.text),
     buttonId: strip(message.buttonId),
     media: message.media ? { kind: strip(message.media.kind) ?? 'unknown' } : undefined,
+    verifiedPhone: strip(message.verifiedPhone),
+    contact: message.contact ? { phone: strip(message.contact.phone) ?? '', userId: strip(message.contact.userId) } : undefined,
   };
 }
 

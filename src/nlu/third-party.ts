@@ -33,7 +33,7 @@ const REL_NOT_PARENT = `(${[...new Set(RELATIONS)]
 const DET = '(?:mi|mis|su|sus|el|la|los|las|un|una)';
 const SOY = 'so[yi]';
 const VERB_WRITE =
-  '(?:escribo|escribimos|escribe|hablo|hablamos|pregunto|preguntamos|consulto|averiguo|llamo|contacto|vengo|comunico|estoy escribiendo|estoy preguntando|estoy averiguando|estoy consultando|quiero preguntar|quiero saber|quisiera saber|necesito saber|queria saber|quiero averiguar)';
+  '(?:escribo|escribimos|escribe|hablo|hablamos|pregunto|preguntamos|consulto|averiguo|llamo|contacto|vengo|comunico|estoy escribiendo|estoy preguntando|estoy averiguando|estoy consultando|estoy llamando|quiero preguntar|quiero saber|quisiera saber|necesito saber|queria saber|quiero averiguar|necesito averiguar)';
 /** Words that name a debt (not "la plata" or "la cuenta", which a debtor's relatives may just hold). */
 const DEBT_WORD = '(?:deuda|deudas|obligacion|obligaciones|credito|creditos|prestamo|prestamos|mora|tarjeta de credito|saldo pendiente)';
 /** What may follow "mi papá debe" when it means money ("debe plata", "debe una cuota"), not "debe ir". */
@@ -46,10 +46,12 @@ const PATTERNS: { re: RegExp; relation: number }[] = [
   { re: new RegExp(`\\b${SOY} (?:un |una )?${REL_NOT_PARENT} (?:de|del)\\b`), relation: 1 },
   // "le escribo por mi hijo", "pregunto por la deuda de mi mamá", "escribo de parte de mi esposo"
   { re: new RegExp(`\\b${VERB_WRITE}\\b[^.?!]{0,30}?\\b(?:por|de parte de|en nombre de) ${DET} ${REL}\\b`), relation: 1 },
-  // "de parte de mi esposo", "en nombre de mi mamá"
-  { re: new RegExp(`\\b(?:de parte|en nombre|en representacion) de ${DET} ${REL}\\b`), relation: 1 },
+  // "de parte de mi esposo", "en nombre de mi mamá", "por parte de mi papá"
+  { re: new RegExp(`\\b(?:de parte|por parte|en nombre|en representacion) de ${DET} ${REL}\\b`), relation: 1 },
   // "de parte de carlos", "en nombre del señor fajardo" (not "¿de parte de quién?")
-  { re: /\b(?:de parte|en nombre|en representacion) (?:de|del)\b(?! (?:quien|quienes|que|ustedes|cual|la empresa|su empresa|el banco|que banco|que entidad)\b)/, relation: -1 },
+  { re: /\b(?:de parte|por parte|en nombre|en representacion) (?:de|del)\b(?! (?:quien|quienes|que|ustedes|cual|la empresa|su empresa|el banco|que banco|que entidad)\b)/, relation: -1 },
+  // "no soy yo, es mi hermano", "no soy yo el que debe, es mi papá"
+  { re: new RegExp(`\\bno so[yi] yo\\b[^.?!]{0,25}?\\bes ${DET} ${REL}\\b`), relation: 1 },
   { re: /\b(?:escribo|hablo|pregunto|consulto) a nombre de\b/, relation: -1 },
   // "el que debe es mi papá", "la que debe es mi hija", "quien debe es mi esposo"
   { re: new RegExp(`\\b(?:el|la) que (?:debe|esta debiendo|tiene la deuda|tiene el credito|saco el credito)\\b[^.?!]{0,20}?\\b${DET} ${REL}\\b`), relation: 1 },
@@ -62,12 +64,16 @@ const PATTERNS: { re: RegExp; relation: number }[] = [
   // "la deuda de mi esposo", "cuánto debe mi mamá", "lo que debe mi hijo", "el crédito de mi papá"
   { re: new RegExp(`\\b${DEBT_WORD} (?:de|del|a nombre de) ${DET} ${REL}\\b`), relation: 1 },
   { re: new RegExp(`\\b(?:cuanto|que|lo que) (?:debe|le debe|esta debiendo|tiene que pagar|adeuda) ${DET} ${REL}\\b`), relation: 1 },
-  // "la deuda es de mi hijo", "el crédito está a nombre de mi mamá"
-  { re: new RegExp(`\\b${DEBT_WORD} (?:es|esta|era|estaba|quedo) (?:de|a nombre de) ${DET} ${REL}\\b`), relation: 1 },
+  // "la deuda es de mi hijo", "el crédito está a nombre de mi mamá", "la tarjeta es de mi hija"
+  { re: new RegExp(`\\b(?:${DEBT_WORD.slice(3, -1)}|tarjeta|cuenta) (?:es|esta|era|estaba|quedo) (?:de|a nombre de) ${DET} ${REL}\\b`), relation: 1 },
+  // "es de mi esposo la deuda"
+  { re: new RegExp(`\\bes de ${DET} ${REL}\\b[^.?!]{0,15}?\\b${DEBT_WORD}\\b`), relation: 1 },
+  // "por la cuenta de mi esposa", "la tarjeta de mi hija" (not "pago desde la cuenta de mi esposo")
+  { re: new RegExp(`(?<!(?:desde|con|en|a) )\\b(?:la|el) (?:cuenta|tarjeta) de ${DET} ${REL}\\b`), relation: 1 },
   // "el titular es mi esposo", "la titular es mi mamá"
   { re: new RegExp(`\\b(?:el|la) (?:titular|deudor|deudora) es ${DET} ${REL}\\b`), relation: 1 },
-  // "mi esposo me pidió que les escribiera", "mi mamá me dijo que preguntara"
-  { re: new RegExp(`\\b(?:mi|su) ${REL} me (?:pidio|dijo|encargo|mando) (?:que )?(?:le |les )?(?:escrib|pregunt|averigu|consult|llam|hablar|contact)`), relation: 1 },
+  // "mi esposo me pidió que les escribiera", "mi papá está enfermo y me pidió averiguar"
+  { re: new RegExp(`\\b(?:mi|su) ${REL}\\b[^.?!]{0,40}?\\bme (?:pidio|dijo|encargo|mando) (?:que )?(?:le |les )?(?:escrib|pregunt|averigu|consult|llam|hablar|contact)`), relation: 1 },
   // "no soy el titular", "no soy la deudora", "yo no soy el que debe"
   { re: /\bno so[yi] (?:yo )?(?:el|la) (?:titular|deudor|deudora|que debe|dueno|duena|persona que debe)\b/, relation: -1 },
   // "es para mi mamá que no sabe usar el celular"
