@@ -5,6 +5,7 @@
  * not from a browser page and is let through: the signed visitor token is what
  * authorizes it; the origin check stops other sites from embedding the chat.
  */
+import { ConfigError } from '../../src/core/index.js';
 export interface OriginPolicy {
   allows(origin: string | undefined, host: string | undefined): boolean;
   /** What the setting says, for the start-up log. */
@@ -27,7 +28,7 @@ export function parseAllowedOrigins(setting: string | undefined): '*' | string[]
   if (entries.includes('*')) return '*';
   return entries.map((entry) => {
     const origin = normalize(entry);
-    if (!origin) throw new Error(`"${entry}" is not an origin such as https://www.example.com`);
+    if (!origin) throw new ConfigError([{ variable: 'WEBCHAT_ALLOWED_ORIGINS', expected: `origins such as https://www.example.com ("${entry}" is not one)` }]);
     return origin;
   });
 }

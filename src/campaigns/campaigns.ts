@@ -7,6 +7,7 @@
  * A crash leaves the unfinished targets pending; starting again resumes the same
  * campaign, and a target already queued is never queued again.
  */
+import type { Config } from '../core/index.js';
 import { decideContact, hasOpenDispute, isChannelRevoked, queueUnprompted } from '../compliance/index.js';
 import type { Knex } from '../store/db.js';
 import { createPacer } from './pacing.js';
@@ -405,4 +406,15 @@ export async function campaignStatus(knex: Knex, filter: { campaignId?: number; 
     ...(countsOf.get(c.id) ?? NO_TARGETS),
     skipped_by_reason: Object.fromEntries(reasons.filter((r) => r.campaign_id === c.id).map((r) => [r.reason, r.n])),
   }));
+}
+
+/** The campaign pacing the configuration sets (messages a minute per channel). */
+export function campaignSettings(config: Config): CampaignSettings {
+  return {
+    ratePerMinute: {
+      'whatsapp-cloud': config.CAMPAIGN_RATE_WHATSAPP_CLOUD,
+      'whatsapp-web': config.CAMPAIGN_RATE_WHATSAPP_WEB,
+      telegram: config.CAMPAIGN_RATE_TELEGRAM,
+    },
+  };
 }

@@ -22,7 +22,6 @@ export {
   type StartOptions,
   type StartResult,
 } from './campaigns.js';
-export { campaignSettings, registerCampaignCommands } from './cli.js';
 export {
   isTemplateReply,
   templateContent,

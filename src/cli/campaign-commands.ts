@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { fail, withDatabase } from '../cli/context.js';
+import { fail, withDatabase } from './context.js';
 import { formatBogota } from '../compliance/index.js';
-import type { Config } from '../core/index.js';
 import { maskPersonalData } from '../log.js';
 import {
   CAMPAIGN_CHANNELS,
   CampaignError,
+  campaignSettings,
   campaignStatus,
   cancelCampaign,
   isCampaignChannel,
@@ -15,22 +15,12 @@ import {
   type CampaignChannel,
   type CampaignContent,
   type CampaignProgress,
-  type CampaignSettings,
   type SkipReason,
-} from './campaigns.js';
+} from '../campaigns/campaigns.js';
 import { DEFAULT_FLOW_NAME } from '../flows/index.js';
-import { isTemplateParameterName, templateContent, type TemplateParameterName } from './content.js';
-import { flowOpeningContent } from './opening.js';
+import { isTemplateParameterName, templateContent, type TemplateParameterName } from '../campaigns/content.js';
+import { flowOpeningContent } from '../campaigns/opening.js';
 
-export function campaignSettings(config: Config): CampaignSettings {
-  return {
-    ratePerMinute: {
-      'whatsapp-cloud': config.CAMPAIGN_RATE_WHATSAPP_CLOUD,
-      'whatsapp-web': config.CAMPAIGN_RATE_WHATSAPP_WEB,
-      telegram: config.CAMPAIGN_RATE_TELEGRAM,
-    },
-  };
-}
 
 interface StartFlags {
   portfolio: string;

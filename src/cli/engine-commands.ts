@@ -7,16 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Command } from 'commander';
-import { withDatabase } from '../cli/context.js';
+import { withDatabase } from './context.js';
 import { loadDemoDataIfEmpty } from '../store/demo.js';
-import type { Config } from '../core/index.js';
+import { UsageError, type Config } from '../core/index.js';
 import { checkFile, DEFAULT_FLOWS_DIR, flowFilesIn, flowToMermaid, loadFlowCatalog } from '../flows/index.js';
 import type { Logger } from '../log.js';
 import { createUnderstander, type Understander } from '../nlu/index.js';
 import { createKnex, migrateLatest, type Knex } from '../store/db.js';
-import { renderNumberedOptions } from './buttons.js';
-import { createEngine, type EngineTurnResult } from './engine.js';
-import { formatFlowTestReport, runFlowTestFiles } from './flow-tests.js';
+import { renderNumberedOptions } from '../engine/buttons.js';
+import { createEngine, type EngineTurnResult } from '../engine/engine.js';
+import { formatFlowTestReport, runFlowTestFiles } from '../engine/flow-tests.js';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const DEFAULT_FLOW_TESTS_DIR = path.join(REPO_ROOT, 'test', 'flows');
@@ -147,7 +147,7 @@ async function shellCommand(opts: { user?: string; openai?: boolean; trace: bool
 function connectionString(knex: Knex): string {
   const connection = (knex.client as { config: { connection?: { connectionString?: string } | string } }).config.connection;
   const url = typeof connection === 'string' ? connection : connection?.connectionString;
-  if (!url) throw new Error('cannot tell the database URL; pass --database-url');
+  if (!url) throw new UsageError('cannot tell the database URL; pass --database-url', '--database-url');
   return url;
 }
 

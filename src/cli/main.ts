@@ -2,9 +2,10 @@ import { Command } from 'commander';
 import { migrateLatest, migrateRollback, migrationStatus } from '../store/db.js';
 import { withDatabase } from './context.js';
 import { registerImportCommand } from './import-command.js';
-import { registerEngineCommands } from '../engine/cli.js';
-import { registerNluCommands } from '../nlu/cli.js';
-import { registerLifecycleCommands } from '../campaigns/commands.js';
+import { registerEngineCommands } from './engine-commands.js';
+import { registerNluCommands } from './nlu-commands.js';
+import { registerCampaignCommands } from './campaign-commands.js';
+import { registerComplianceCommands } from './compliance-commands.js';
 import { registerPaymentCommands } from '../agreements/cli.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
@@ -39,7 +40,8 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerNluCommands(program);
   registerEngineCommands(program);
-  registerLifecycleCommands(program);
+  registerComplianceCommands(program);
+  registerCampaignCommands(program);
   registerPaymentCommands(program);
 
   program

@@ -4,13 +4,13 @@
  * The nlu path needs no database: OpenAI calls are recorded in llm_calls only when
  * DATABASE_URL names a server (the embedded one is never started for this).
  */
-import { systemClock, type Clock } from '../core/index.js';
+import { systemClock, UsageError, type Clock } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../core/index.js';
-import { cliLogger } from '../cli/context.js';
+import { cliLogger } from './context.js';
 import type { Logger } from '../log.js';
 import { createKnex, type Knex } from '../store/db.js';
 import {
@@ -22,13 +22,13 @@ import {
   readLabelledTsv,
   TRAIN_CORPUS,
   type EvaluationReport,
-} from './evaluate.js';
-import { DEFAULT_MODEL_PATH, saveIntentModel, trainIntentModel } from './model.js';
-import { chatWords } from './normalize.js';
-import type { OpenAiOptions } from './openai.js';
-import { createKnexLlmCallRecorder } from './recorder.js';
-import { createUnderstander, type NluPipeline } from './understander.js';
-import type { NluResult, NluSettings, Understander } from './types.js';
+} from '../nlu/evaluate.js';
+import { DEFAULT_MODEL_PATH, saveIntentModel, trainIntentModel } from '../nlu/model.js';
+import { chatWords } from '../nlu/normalize.js';
+import type { OpenAiOptions } from '../nlu/openai.js';
+import { createKnexLlmCallRecorder } from '../nlu/recorder.js';
+import { createUnderstander, type NluPipeline } from '../nlu/understander.js';
+import type { NluResult, NluSettings, Understander } from '../nlu/types.js';
 
 /** One result as a JSON line: entities in a fixed order, absent ones omitted, confidence to 2 decimals. */
 export function resultToJsonLine(result: NluResult): string {
@@ -196,7 +196,7 @@ const round = (x: number) => Math.round(x * 10000) / 10000;
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a positive whole number, got "${value}"`, value);
   return n;
 }
 

@@ -4,7 +4,7 @@
  * never on Sundays or Colombian public holidays (Ley Emiliani moves several to Monday).
  * The closing minute is outside the window: 19:00 on a weekday is too late.
  */
-import Holidays from 'date-holidays';
+import { colombianHoliday, InvariantError } from '../core/index.js';
 import { DateTime } from 'luxon';
 
 export const CONTACT_TIME_ZONE = 'America/Bogota';
@@ -34,27 +34,8 @@ const HOURS: Record<number, { open: number; close: number } | undefined> = {
   7: undefined,
 };
 
-let holidays: Holidays | undefined;
-const holidayCache = new Map<number, Map<string, string>>();
-
-/** Colombia's public holidays of a year, by local date (YYYY-MM-DD) → name. */
-function holidaysOf(year: number): Map<string, string> {
-  let byDate = holidayCache.get(year);
-  if (!byDate) {
-    holidays ??= new Holidays('CO');
-    byDate = new Map();
-    for (const h of holidays.getHolidays(year)) {
-      if (h.type === 'public') byDate.set(h.date.slice(0, 10), h.name);
-    }
-    holidayCache.set(year, byDate);
-  }
-  return byDate;
-}
-
-/** The holiday's name when the local date (YYYY-MM-DD, Bogotá) is a Colombian public holiday. */
-export function colombianHoliday(localDate: string): string | undefined {
-  return holidaysOf(Number(localDate.slice(0, 4))).get(localDate);
-}
+/** The holiday's name when the local date is a Colombian public holiday (the core calendar). */
+export { colombianHoliday };
 
 function local(at: Date): DateTime {
   return DateTime.fromJSDate(at, { zone: CONTACT_TIME_ZONE });
@@ -108,7 +89,7 @@ export function nextWindowOpening(at: Date): Date {
     day = day.plus({ days: 1 });
   }
   // Thirty days without a window cannot happen in Colombia's calendar.
-  throw new Error(`no contact window within 30 days of ${at.toISOString()}`);
+  throw new InvariantError('no contact window within 30 days', { at: at.toISOString() });
 }
 
 /** Whether the law's window allows a collection contact at `at`; if not, why and when next. */

@@ -12,6 +12,7 @@
  * A blocked message is deferred to the next allowed time, never dropped; only a
  * revoked channel refuses it, and the caller records that refusal.
  */
+import { InvariantError } from '../core/index.js';
 import type { Knex } from '../store/db.js';
 import {
   bogotaDay,
@@ -196,5 +197,5 @@ export function earliestAllowed(
     }
     return first ? { action: 'defer', at: t, reason: first } : { action: 'send', at: t };
   }
-  throw new Error(`no allowed contact time found after ${from.toISOString()}`);
+  throw new InvariantError('no allowed contact time found', { after: from.toISOString() });
 }

@@ -22,15 +22,35 @@ export function daysBetween(from: string, to: string): number {
 }
 
 let holidays: Holidays | undefined;
+const holidayCache = new Map<number, Map<string, string>>();
+
+/** Colombia's public holidays of a year (Ley Emiliani included), by local date (YYYY-MM-DD) → name. */
+function holidaysOf(year: number): Map<string, string> {
+  let byDate = holidayCache.get(year);
+  if (!byDate) {
+    holidays ??= new Holidays('CO');
+    byDate = new Map();
+    for (const h of holidays.getHolidays(year)) {
+      if (h.type === 'public') byDate.set(h.date.slice(0, 10), h.name);
+    }
+    holidayCache.set(year, byDate);
+  }
+  return byDate;
+}
+
+/**
+ * The holiday's name when the local date (YYYY-MM-DD, Bogotá) is a Colombian public
+ * holiday. The one calendar: due dates, business-day answers and the contact window.
+ */
+export function colombianHoliday(localDate: string): string | undefined {
+  return holidaysOf(Number(localDate.slice(0, 4))).get(localDate);
+}
 
 /** Monday to Friday and not a Colombian public holiday (Ley Emiliani included). */
 export function isBusinessDay(isoDate: string): boolean {
-  const d = new Date(`${isoDate}T12:00:00Z`);
-  const day = d.getUTCDay();
+  const day = new Date(`${isoDate}T12:00:00Z`).getUTCDay();
   if (day === 0 || day === 6) return false;
-  holidays ??= new Holidays('CO');
-  const found = holidays.isHoliday(new Date(`${isoDate}T12:00:00-05:00`));
-  return !(found && found.some((h) => h.type === 'public'));
+  return colombianHoliday(isoDate) === undefined;
 }
 
 /** The date `n` business days after `isoDate` (Ley 1581 answers: 15 business days). */

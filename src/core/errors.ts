@@ -98,3 +98,39 @@ export class TurnError extends AcuerdoError {
     super(message, options);
   }
 }
+
+/**
+ * Something the code relies on did not hold: a bug or an impossible state, not bad
+ * input. `context` carries what was seen, for the engineer on call.
+ */
+export class InvariantError extends AcuerdoError {
+  override name = 'InvariantError';
+  constructor(
+    message: string,
+    readonly context: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A command-line argument or option is wrong; the CLI says so and exits non-zero. */
+export class UsageError extends AcuerdoError {
+  override name = 'UsageError';
+  constructor(
+    message: string,
+    readonly argument?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A scheduled job is defined wrongly (two jobs with one name, a bad cron expression, an unknown job). */
+export class JobDefinitionError extends AcuerdoError {
+  override name = 'JobDefinitionError';
+  constructor(
+    message: string,
+    readonly job: string,
+  ) {
+    super(message);
+  }
+}

@@ -13,7 +13,7 @@ import type { NluResult } from '../nlu/types.js';
 import type { DebtorColumns } from '../store/import.js';
 import { readMessages } from '../store/transcripts.js';
 import type { DebtorRecord } from './actions.js';
-import type { Button, ChannelName, Reply } from '../core/index.js';
+import { InvariantError, type Button, type ChannelName, type Reply } from '../core/index.js';
 
 export type Db = Knex | Knex.Transaction;
 
@@ -131,7 +131,7 @@ export interface TurnWrite {
 export function sqlLiteral(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new TypeError(`not a finite number: ${v}`);
+    if (!Number.isFinite(v)) throw new InvariantError('a turn value is not a finite number', { value: v });
     return String(v);
   }
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
@@ -273,12 +273,12 @@ export interface SavedTurn {
 
 function savedFrom(result: pg.QueryResult | undefined): SavedTurn {
   const row = result?.rows[0] as { outbox_id: number | null; version: number } | undefined;
-  if (!row) throw new Error('the turn was not saved');
+  if (!row) throw new InvariantError('the turn was not saved: the save statement returned no row');
   return { outboxId: row.outbox_id ?? undefined, version: row.version };
 }
 
 function saveStatements(w: TurnWrite): string[] {
-  if (!w.messages.length) throw new Error('a turn saves at least the inbound message');
+  if (!w.messages.length) throw new InvariantError('a turn saves at least the inbound message', { conversationId: w.conversation.id });
   const statements = [saveCall(w), ...w.rows.map((r) => (r.where ? updateStatement(r.table, r.values, r.where, r.parent) : insertStatement(r.table, r.values, r.parent)))];
   // A turn without legal or business facts need not wait for the disk (see EngineOptions.durability).
   if (!w.durable) statements.push('set local synchronous_commit to off');

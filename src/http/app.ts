@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import type { Clock } from '../core/index.js';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
-import { prometheusHandler } from '../ops/prometheus.js';
+import { prometheusHandler } from './prometheus.js';
 import { pingDatabase, type Knex } from '../store/db.js';
 
 export interface AppDeps {

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { hasBearerToken } from '../http/admin-auth.js';
+import { hasBearerToken } from './admin-auth.js';
 import type { Logger } from '../log.js';
 import { handoffQueueDepth, outboxDepth, registry } from '../metrics.js';
 import type { Knex } from '../store/db.js';

@@ -4,9 +4,8 @@
  * - POST /api/v1/admin/process-timeouts: runs the timeout job now.
  */
 import { Router } from 'express';
-import { requireAdminToken } from '../http/admin-auth.js';
-import { TIMEOUTS_JOB } from './jobs/index.js';
-import { SCHEDULER_TIME_ZONE, type Scheduler } from './scheduler.js';
+import { requireAdminToken } from './admin-auth.js';
+import { SCHEDULER_TIME_ZONE, TIMEOUTS_JOB, type Scheduler } from '../scheduler/index.js';
 
 /** Where service.ts mounts the router. */
 export const SCHEDULER_ADMIN_PATH = '/api/v1/admin';

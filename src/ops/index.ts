@@ -19,7 +19,6 @@ export { HandoffError, HandoffService, type QueueItem } from './handoff.js';
 export { observeTurns } from './instrument.js';
 export { observeLlmCalls } from './llm-metrics.js';
 export { metricsReport, type MetricsReport } from './metrics-report.js';
-export { prometheusHandler, refreshDatabaseGauges } from './prometheus.js';
 export {
   defaultSettings,
   runtimeSettingsSchema,

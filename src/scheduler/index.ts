@@ -3,7 +3,6 @@
  * instances through Postgres advisory locks, every run recorded), the lifecycle jobs,
  * the injectable clock and the admin endpoints.
  */
-export { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './admin-routes.js';
 export { ManualClock, systemClock, type Clock } from '../core/index.js';
 export * from './jobs/index.js';
 export { createLifecycleScheduler, messageLimitFor, type LifecycleSchedulerOptions } from './lifecycle.js';

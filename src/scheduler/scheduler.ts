@@ -9,7 +9,7 @@ import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import type { Knex } from '../store/db.js';
-import type { Clock } from '../core/index.js';
+import { JobDefinitionError, type Clock } from '../core/index.js';
 
 export const SCHEDULER_TIME_ZONE = 'America/Bogota';
 
@@ -128,8 +128,8 @@ export class Scheduler extends EventEmitter {
     this.instance = options.instance ?? `${os.hostname()}:${process.pid}`;
     this.jobs = new Map();
     for (const job of options.jobs) {
-      if (this.jobs.has(job.name)) throw new Error(`two scheduled jobs are named ${job.name}`);
-      if (!cron.validate(job.schedule)) throw new Error(`job ${job.name}: "${job.schedule}" is not a cron expression`);
+      if (this.jobs.has(job.name)) throw new JobDefinitionError(`two scheduled jobs are named ${job.name}`, job.name);
+      if (!cron.validate(job.schedule)) throw new JobDefinitionError(`job ${job.name}: "${job.schedule}" is not a cron expression`, job.name);
       this.jobs.set(job.name, job);
     }
   }
@@ -189,7 +189,7 @@ export class Scheduler extends EventEmitter {
 
   private job(name: string): Job {
     const job = this.jobs.get(name);
-    if (!job) throw new Error(`no scheduled job named ${name}`);
+    if (!job) throw new JobDefinitionError(`no scheduled job named ${name}`, name);
     return job;
   }
 

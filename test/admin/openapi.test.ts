@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { chatApiRoutes } from '../../src/http/admin/chat-api-docs.js';
 import { adminRoutes, createAdminRouter } from '../../src/http/admin/router.js';
 import { schedulerApiRoutes } from '../../src/http/admin/scheduler-api-docs.js';
-import { createSchedulerAdminRouter } from '../../src/scheduler/index.js';
+import { createSchedulerAdminRouter } from '../../src/http/scheduler-routes.js';
 import { chatMessageBody, resetBody } from '../../src/http/chat-routes.js';
 import { openApiPath } from '../../src/http/openapi.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { resultToJsonLine, runNluStream } from '../../src/nlu/cli.js';
+import { resultToJsonLine, runNluStream } from '../../src/cli/nlu-commands.js';
 import { stratifiedFolds } from '../../src/nlu/evaluate.js';
 import { loadIntentModel, readLabelledTsv, TRAIN_CORPUS, type Understander } from '../../src/nlu/index.js';
 
@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, '../..');
 function acuerdo(args: string[], stdin = ''): Promise<{ stdout: string; stderr: string; code: number }> {
   const script = `
     const { Command } = require('commander');
-    const { registerNluCommands } = require('./src/nlu/cli.ts');
+    const { registerNluCommands } = require('./src/cli/nlu-commands.ts');
     const program = new Command('acuerdo');
     registerNluCommands(program);
     program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((err) => { console.error(err.message); process.exitCode = 1; });

@@ -6,14 +6,8 @@ import { loadConfig } from '../../src/core/index.js';
 import { lockChannelUser } from '../../src/engine/conversations.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
-import {
-  createSchedulerAdminRouter,
-  lifecycleJobs,
-  ManualClock,
-  Scheduler,
-  SCHEDULER_ADMIN_PATH,
-  SEED_TIER_LIMITS,
-} from '../../src/scheduler/index.js';
+import { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from '../../src/http/scheduler-routes.js';
+import { lifecycleJobs, ManualClock, Scheduler, SEED_TIER_LIMITS } from '../../src/scheduler/index.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { bog, conversation } from '../compliance/seed.js';
 

@@ -181,7 +181,8 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
         res.set('Content-Type', 'text/csv; charset=utf-8');
         res.set('Content-Disposition', `attachment; filename="acuerdos-${day}.csv"`);
         res.set('Cache-Control', 'no-store');
-        const format = query.format ?? (req.acceptsLanguages('es', 'en') === 'es' ? 'excel-co' : 'csv');
+        // Spanish-speaking users (the browser's first language is Spanish) get Excel as used in Colombia; scripts get plain CSV.
+        const format = query.format ?? (/^\s*es\b/i.test(req.get('accept-language') ?? '') ? 'excel-co' : 'csv');
         await writeAgreementsCsv(knex, query, res, format);
         res.end();
         return undefined;

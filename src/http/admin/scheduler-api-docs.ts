@@ -3,7 +3,7 @@ import type { DocumentedRoute } from './route.js';
 import { errorBodySchema } from './schemas.js';
 
 /**
- * The scheduler's admin endpoints (src/scheduler/admin-routes.ts) as the OpenAPI
+ * The scheduler's admin endpoints (src/http/scheduler-routes.ts) as the OpenAPI
  * document shows them, beside the rest of the admin API. They have no request input.
  */
 const jobStatus = z
