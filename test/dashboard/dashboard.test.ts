@@ -125,8 +125,9 @@ describe('supervisor dashboard at /admin, in headless Chromium', function () {
     const csv = (await fs.readFile((await download.path())!, 'utf8')).replace(/^\uFEFF/, '');
     const lines = csv.trim().split('\r\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0]!, /^id,created_at,portfolio,cedula,debtor_name/);
-    assert.match(lines[2]!, /Cartera Tuya,93388915,CARLOS FAJARDO/);
+    // The browser prefers Spanish (es-CO): Excel as used in Colombia, semicolons and Spanish headers.
+    assert.match(lines[0]!, /^ID;Fecha del acuerdo;Cartera;Cédula;Nombre/);
+    assert.match(lines[2]!, /Cartera Tuya;93388915;CARLOS FAJARDO/);
   });
 
   it('logs out, and a stale token sends the supervisor back to the login', async () => {
