@@ -5,77 +5,16 @@
  */
 import type { ActionName } from '../flows/catalog.js';
 import type { Scope } from '../flows/expression.js';
-import { firstName, formatMoney } from '../flows/format.js';
+import { formatMoney } from '../flows/format.js';
 import type { Policy } from '../flows/policies.js';
 import { paymentInstructions } from '../agreements/payment-instructions.js';
 import { addBusinessDays, addDays, daysBetween, isBusinessDay } from '../core/index.js';
-import type { Effect } from './effects.js';
-import { IDENTITY_ACTIONS, type IdentityPorts } from './identity-actions.js';
-import type { IdentityFacts } from './identity.js';
+import type { ActionPorts, ActionRequest, ActionResult, ActiveAgreement } from './action-ports.js';
+import { IDENTITY_ACTIONS } from './identity-actions.js';
 import { computeOffers, evaluateCounteroffer, lastInstallment, makePlan, type DebtorFigures, type Offers, type Plan } from './offers.js';
 
-/** A debtor as the actions see them (with the facts that prove who they are: Ley 2300 art. 4). */
-export interface DebtorRecord extends IdentityFacts {
-  id: number;
-  portfolioId: number;
-  portfolioName: string;
-  cedula: string;
-  nombreDelCliente: string;
-  saldoTotal: number;
-  banco: string;
-  oferta1: number | null;
-  oferta2: number | null;
-  hasta3: number | null;
-  hasta6: number | null;
-  hasta12: number | null;
-  tier: string;
-}
-
-/** A debt's vigente agreement, as the negotiation remembers it. */
-export interface ActiveAgreement {
-  id: number;
-  reference: string;
-  kind: 'contado' | 'cuotas';
-  total: number;
-  installments: number;
-  installmentAmount: number;
-  firstDueDate: string;
-  /** The next installment not fully paid: its due date and what is left of it. */
-  next?: { dueDate: string; amount: number };
-}
-
-/** What actions may read. The engine implements it over the turn's transaction. */
-export interface ActionPorts {
-  /** The debt's vigente agreement (at most one: a unique index says so). */
-  activeAgreement(debtorId: number): Promise<ActiveAgreement | undefined>;
-  findDebtors(cedula: string): Promise<DebtorRecord[]>;
-  debtorById(id: number): Promise<DebtorRecord | undefined>;
-  policyFor(portfolioId: number | null): Promise<Policy>;
-  /** Today in Bogotá, YYYY-MM-DD. */
-  today(): string;
-  /** A fresh agreement reference the debtor can quote. */
-  newReference(): string;
-  /** Who is writing, as the channel proves it, and their recent failed identity answers. */
-  identity: IdentityPorts;
-  /** The online payment page of an agreement, when a payment gateway is configured (src/agreements). */
-  paymentLink?(reference: string): string | undefined;
-  /** The debt's fully paid agreement and its paz y salvo (code and a signed link), when there is one. */
-  paidAgreement?(debtorId: number): Promise<{ reference: string; code: string; link?: string } | undefined>;
-}
-
-export interface ActionRequest {
-  scope: Scope;
-  /** The debtor bound to the conversation so far (including earlier in this turn). */
-  binding: { debtorId: number | null; portfolioId: number | null };
-  /** How the state running the action was reached: a rule, the fallback limit, or the message limit. */
-  trigger: 'rule' | 'fallback' | 'limit';
-}
-
-export interface ActionResult {
-  outcome: string;
-  set?: Record<string, unknown>;
-  effects?: Effect[];
-}
+export type { ActionPorts, ActionRequest, ActionResult, ActiveAgreement, DebtorRecord } from './action-ports.js';
+export { debtorVariables } from './identity-actions.js';
 
 type ActionImpl = (req: ActionRequest, ports: ActionPorts) => Promise<ActionResult>;
 
@@ -86,25 +25,6 @@ function num(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) return Number(v);
   return undefined;
-}
-
-/** The context values of an identified debtor: the seed's variables. */
-export function debtorVariables(d: DebtorRecord): Record<string, unknown> {
-  return {
-    identificado: true,
-    cedula: d.cedula,
-    Nombre_del_cliente: d.nombreDelCliente,
-    nombre: firstName(d.nombreDelCliente),
-    saldo_total: d.saldoTotal,
-    banco: d.banco,
-    oferta_1: d.oferta1,
-    hasta_3_cuotas: d.hasta3,
-    hasta_6_cuotas: d.hasta6,
-    hasta_12_cuotas: d.hasta12,
-    // Internal: the portfolio's label and the bank's lowest cash amount never reach the debtor.
-    _cartera: d.portfolioName,
-    _oferta_2: d.oferta2,
-  };
 }
 
 function figures(scope: Scope): DebtorFigures | undefined {

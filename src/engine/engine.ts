@@ -40,7 +40,7 @@ import { buildSchedule } from '../agreements/schedule.js';
 import { findActiveAgreement } from './agreement-memory.js';
 import { bogotaDate } from '../core/index.js';
 import { readSignals, signalVariables } from './signals.js';
-import { detectThirdParty } from '../nlu/third-party.js';
+import { detectThirdParty } from '../nlu/index.js';
 import { LOCKOUT_WINDOW_MS, normalizeMobile } from './identity.js';
 import { checkContactWindow } from '../compliance/contact-window.js';
 import type { Effect } from './effects.js';

@@ -8,10 +8,8 @@
  * Until the person is verified the context holds nothing of the debtor: no name, no
  * bank, no amount — the pending verification is under the engine-private `_identidad`.
  */
-import type { ChannelName } from '../core/index.js';
-import type { Scope } from '../flows/expression.js';
-import type { ActionPorts, ActionRequest, ActionResult, DebtorRecord } from './actions.js';
-import { debtorVariables } from './actions.js';
+import { firstName, type Scope } from '../flows/index.js';
+import type { ActionPorts, ActionRequest, ActionResult, DebtorRecord } from './action-ports.js';
 import type { Effect } from './effects.js';
 import {
   IDENTITY_KEY,
@@ -25,21 +23,28 @@ import {
   type IdentityState,
 } from './identity.js';
 
-/** What the identity actions read about the person writing. */
-export interface IdentityPorts {
-  channel: ChannelName;
-  /**
-   * The mobile (10 digits) the channel proves for this user: the WhatsApp number the
-   * message came from, or a Telegram contact its owner shared (now or before).
-   */
-  channelPhone(): Promise<string | undefined>;
-  /** A contact card in this message: the sender's own ('own') or someone else's ('other'). */
-  sharedContact?: 'own' | 'other';
-  /** Failed answers in the lockout window since the last success: for these debtor rows, and for this channel user. */
-  recentFailures(debtorIds: number[]): Promise<{ debtor: number; user: number }>;
+export { LOCKOUT_WINDOW_MS };
+export type { IdentityPorts } from './action-ports.js';
+
+/** The context values of an identified debtor: the seed's variables. */
+export function debtorVariables(d: DebtorRecord): Record<string, unknown> {
+  return {
+    identificado: true,
+    cedula: d.cedula,
+    Nombre_del_cliente: d.nombreDelCliente,
+    nombre: firstName(d.nombreDelCliente),
+    saldo_total: d.saldoTotal,
+    banco: d.banco,
+    oferta_1: d.oferta1,
+    hasta_3_cuotas: d.hasta3,
+    hasta_6_cuotas: d.hasta6,
+    hasta_12_cuotas: d.hasta12,
+    // Internal: the portfolio's label and the bank's lowest cash amount never reach the debtor.
+    _cartera: d.portfolioName,
+    _oferta_2: d.oferta2,
+  };
 }
 
-export { LOCKOUT_WINDOW_MS };
 
 /** The context keys of an identified debtor (debtorVariables' keys). */
 const DEBTOR_KEYS: readonly string[] = Object.keys(

@@ -9,7 +9,7 @@
  * Pure functions: the actions (actions.ts) use them; the engine writes the attempts.
  */
 import type { Knex } from 'knex';
-import type { PolicySet, VerificationMethod } from '../flows/policies.js';
+import type { PolicySet, VerificationMethod } from '../flows/index.js';
 import type { Logger } from '../log.js';
 import { issueDatesIn, lastDigits } from '../store/identity-columns.js';
 

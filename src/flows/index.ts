@@ -15,7 +15,18 @@ export { parseCondition, truthy, type Condition, type Scope } from './expression
 export { firstName, foldText, formatDate, formatMoney, formatNumber, titleCase } from './format.js';
 export { checkFlowText, InvalidFlowError, loadFlowFile, parseFlow } from './loader.js';
 export { flowToMermaid, ruleLabel } from './mermaid.js';
-export { BUILTIN_POLICY, checkPoliciesText, createPolicySet, loadPoliciesFile, PAYMENT_CHANNEL_TYPES, type PaymentChannel, type Policy, type PolicySet } from './policies.js';
+export {
+  BUILTIN_POLICY,
+  checkPoliciesText,
+  createPolicySet,
+  loadPoliciesFile,
+  PAYMENT_CHANNEL_TYPES,
+  VERIFICATION_METHODS,
+  type PaymentChannel,
+  type Policy,
+  type PolicySet,
+  type VerificationMethod,
+} from './policies.js';
 export { formatValue, parseTemplate, renderTemplate, resolveSetValue, type Template } from './template.js';
 export type { ButtonDef, FallbackDef, Flow, MessageDef, RuleDef, SourcePosition, StateDef } from './types.js';
 

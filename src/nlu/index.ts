@@ -6,6 +6,7 @@ export * from './types.js';
 export { detectCedula } from './cedula.js';
 export { extractEntities } from './entities.js';
 export { cleanText } from './normalize.js';
+export { detectThirdParty, type ThirdPartyStatement } from './third-party.js';
 export {
   createUnderstander,
   NluPipeline,
