@@ -6,7 +6,7 @@
  * and payments read back by id. SDK types stay in this file.
  */
 import { MercadoPagoConfig, Payment, Preference, WebhookSignatureValidator, InvalidWebhookSignatureError } from 'mercadopago';
-import type { Clock } from '../core/index.js';
+import { InvariantError, type Clock } from '../core/index.js';
 import type { Checkout, CheckoutRequest, NotificationCheck, PaymentProvider, ProviderPayment, WebhookRequest } from './provider.js';
 
 export interface MercadoPagoOptions {
@@ -50,7 +50,7 @@ export function createMercadoPagoProvider(options: MercadoPagoOptions): PaymentP
         },
         requestOptions: { idempotencyKey: `${request.externalReference}:${request.amount}` },
       });
-      if (!created.id || !created.init_point) throw new Error('Mercado Pago returned a preference without id or init_point');
+      if (!created.id || !created.init_point) throw new InvariantError('Mercado Pago returned a preference without id or init_point', { externalReference: request.externalReference });
       return { id: created.id, url: created.init_point };
     },
 

@@ -9,7 +9,7 @@
  */
 // outbound.js directly: compliance/index.js loaded before the engine meets an import cycle (engine/signals → compliance/opt-outs).
 import { queueUnprompted } from '../compliance/outbound.js';
-import type { Reply } from '../core/index.js';
+import { InvariantError, type Reply } from '../core/index.js';
 import { firstName, formatDate, formatMoney } from '../flows/index.js';
 import type { Knex } from '../store/db.js';
 
@@ -89,7 +89,7 @@ export async function agreementAddress(db: Knex | Knex.Transaction, agreementId:
     .first('a.id', 'a.debtor_id', 'a.conversation_id', 'c.channel', 'c.user_id')) as
     | { id: number; debtor_id: number; conversation_id: string | null; channel: string | null; user_id: string | null }
     | undefined;
-  if (!row) throw new Error(`no agreement ${agreementId}`);
+  if (!row) throw new InvariantError('no such agreement', { agreementId });
   return { agreementId: row.id, debtorId: row.debtor_id, conversationId: row.conversation_id, channel: row.channel, recipient: row.user_id };
 }
 

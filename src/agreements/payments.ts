@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from '../store/db.js';
-import { bogotaDate } from '../core/index.js';
+import { bogotaDate, InvariantError } from '../core/index.js';
 import { installmentStatus } from './schedule.js';
 
 type Db = Knex | Knex.Transaction;
@@ -154,7 +154,7 @@ export async function issueCertificate(db: Db, agreementId: number, now: Date): 
  * agreement's row lock, so two payments for one agreement allocate one after another.
  */
 export async function recordPayment(trx: Knex.Transaction, p: IncomingPayment, now: Date): Promise<PaymentOutcome> {
-  if (!Number.isSafeInteger(p.amount) || p.amount <= 0) throw new RangeError(`a payment needs a positive whole amount of pesos, not ${p.amount}`);
+  if (!Number.isSafeInteger(p.amount) || p.amount <= 0) throw new InvariantError('a payment needs a positive whole amount of pesos', { amount: p.amount, key: p.idempotencyKey });
   const agreementId = await findAgreement(trx, p);
   const inserted = (await trx('payments')
     .insert({

@@ -4,7 +4,7 @@
  * Emiliani included) and amounts that add up to the agreement's total to the peso.
  * Pure functions: the engine writes the rows in the turn's transaction.
  */
-import { addDays, isBusinessDay } from '../core/index.js';
+import { addDays, InvariantError, isBusinessDay } from '../core/index.js';
 
 export const INSTALLMENT_STATUSES = ['pendiente', 'parcial', 'pagada', 'vencida'] as const;
 export type InstallmentStatus = (typeof INSTALLMENT_STATUSES)[number];
@@ -45,7 +45,7 @@ export function addMonths(isoDate: string, months: number): string {
 export function buildSchedule(plan: { total: number; installments: number; installmentAmount: number; firstDueDate: string }): ScheduledInstallment[] {
   const n = Math.max(1, Math.floor(plan.installments));
   const total = Math.round(plan.total);
-  if (total <= 0) throw new RangeError('an agreement needs a positive total');
+  if (total <= 0) throw new InvariantError('an agreement needs a positive total', { total: plan.total });
   let amounts: number[];
   const each = Math.round(plan.installmentAmount);
   const last = total - each * (n - 1);

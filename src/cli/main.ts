@@ -6,7 +6,7 @@ import { registerEngineCommands } from './engine-commands.js';
 import { registerNluCommands } from './nlu-commands.js';
 import { registerCampaignCommands } from './campaign-commands.js';
 import { registerComplianceCommands } from './compliance-commands.js';
-import { registerPaymentCommands } from '../agreements/cli.js';
+import { registerPaymentCommands } from './payment-commands.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
 export function buildProgram(): Command {

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { fail, withDatabase } from '../cli/context.js';
+import { createAgreementsService, createLinkSigner, unmatchedPayments } from '../agreements/index.js';
 import { ImportError, systemClock } from '../core/index.js';
-import { createLinkSigner } from './links.js';
-import { createAgreementsService } from './service.js';
-import { unmatchedPayments } from './reports.js';
+import { fail, withDatabase } from './context.js';
 
 /** `payments import` and `payments unmatched`. */
 export function registerPaymentCommands(program: Command): void {
