@@ -95,7 +95,7 @@ describe('operations with the real engine: handoff from the dashboard to the deb
     await db?.drop();
   });
 
-  it('a debtor identifies and asks for a person: the conversation joins the queue and the bot goes quiet', async () => {
+  it('a debtor identifies and asks for a person: the conversation joins the queue and the bot only acknowledges', async () => {
     await say('hola');
     const asked = await say('93388915');
     assert.ok(!asked.replies.some((r) => /carlos/i.test(r.text)), 'the cédula alone discloses nothing (Ley 2300 art. 4)');
@@ -107,9 +107,12 @@ describe('operations with the real engine: handoff from the dashboard to the deb
     const conv = await db.knex('conversations').where({ channel: 'telegram', user_id: debtor }).first();
     assert.deepEqual([conv.status, conv.handoff_reason], ['handoff', 'solicitar_asesor']);
     const before = telegram.sent.length;
+    // The bot leaves the talking to the person, but never leaves the debtor in silence: a short acknowledgement.
     const quiet = await say('hola? hay alguien?');
-    assert.deepEqual(quiet.replies, [], 'the bot stops answering');
-    assert.equal(telegram.sent.length, before);
+    assert.equal(quiet.replies.length, 1, 'one acknowledgement, no negotiation');
+    assert.match(quiet.replies[0]!.text, /Recibimos su mensaje/);
+    assert.equal(quiet.status, 'handoff');
+    assert.equal(telegram.sent.length, before + 1);
     assert.match(await registry.getSingleMetricAsString('acuerdo_handoffs_total'), /reason="solicitar_asesor"\} [1-9]/);
   });
 
