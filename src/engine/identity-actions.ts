@@ -147,13 +147,13 @@ async function startVerification(scope: Scope, cedula: string, found: DebtorReco
   const owner = found.find((d) => phoneMatches(proved, d));
   if (owner) return disclose(found, { ...base, metodo: 'canal' }, [attempt(owner.id, 'canal', 'verificado')]);
 
-  // The platform's proof stands for the answer; otherwise, after 3 failures in 24 h, no more questions.
-  if ((await failures(ports, found)) >= MAX_FAILED_ATTEMPTS) {
-    const r = locked(base, [attempt(first.id, 'canal', 'bloqueado')]);
-    return { ...r, set: { ...startOver, ...r.set } };
-  }
   const preferred = policies.find((p) => p.verification !== 'ninguna')?.verification;
   const method = preferred && preferred !== 'ninguna' ? methodToAsk(preferred, found) : undefined;
+  // The platform's proof stands for the answer; otherwise, after 3 failures in 24 h, no more questions.
+  if ((await failures(ports, found)) >= MAX_FAILED_ATTEMPTS) {
+    const r = locked(base, [attempt(first.id, method ?? 'telefono', 'bloqueado')]);
+    return { ...r, set: { ...startOver, ...r.set } };
+  }
   if (!method) return { outcome: 'no_data', set: { ...startOver, ...clearPending(), motivo_asesor: 'verificacion_sin_datos' } };
   return {
     outcome: 'verify',
