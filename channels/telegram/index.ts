@@ -10,7 +10,7 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { Telegraf, type Context } from 'telegraf';
 import { ConfigError } from '../../src/core/index.js';
-import { KeyedSerialQueue } from '../keyed-queue.js';
+import { KeyedSerialQueue } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { TelegramOutbound } from './outbound.js';
 import { realClock, SendScheduler, TELEGRAM_LIMITS, type SchedulerClock, type SendLimits } from './send-scheduler.js';

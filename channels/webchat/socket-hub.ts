@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Clock, MessageHandler } from '../../src/core/index.js';
 import type { Logger } from '../../src/core/index.js';
-import { KeyedSerialQueue } from '../keyed-queue.js';
+import { KeyedSerialQueue } from '../../src/core/index.js';
 import { inboundMessageId, readHistory, type HistoryPort } from './history.js';
 import type { VisitorIdentity } from './identity.js';
 import type { OriginPolicy } from './origins.js';

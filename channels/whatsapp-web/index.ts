@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import qrcodeTerminal from 'qrcode-terminal';
 import type { InboundMessage, OutboundChannel, Reply } from '../../src/core/index.js';
 import { ChannelApiError, renderNumberedOptions, withSendProgress } from '../../src/core/index.js';
-import { KeyedSerialQueue } from '../keyed-queue.js';
+import { KeyedSerialQueue } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { webJsClientFactory, type WebClient, type WebClientFactory, type WebMessage } from './client.js';
 import { chatIdForUser, toInbound } from './messages.js';

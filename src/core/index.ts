@@ -11,3 +11,4 @@ export * from './channel-ports.js';
 export { renderNumberedOptions } from './numbered-options.js';
 export type { Logger } from 'pino';
 export * from './calendar.js';
+export { KeyedSerialQueue } from './keyed-queue.js';

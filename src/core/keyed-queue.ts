@@ -1,7 +1,8 @@
 /**
  * Runs tasks one after another per key (a chat, a visitor), in call order; different
  * keys run in parallel. A task runs once the one before it settled, whether that one
- * succeeded or failed. Shared by the adapters that must keep a chat's turns in order.
+ * succeeded or failed. The engine keeps each channel user's turns in order with it, and
+ * the adapters their chats' sends.
  */
 export class KeyedSerialQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
