@@ -93,7 +93,10 @@ describe('web chat: a negotiation with the real service in Chromium', function (
     await screenshot(page, 'e2e-04-offers');
 
     await chips.filter({ hasText: /contado/i }).first().click();
-    await bubble(page, 'bot', /Quedaría así: .*¿Confirmamos el acuerdo\?/);
+    // The plan in full (total, first due date, how to pay), then the question.
+    await bubble(page, 'bot', /Quedaría así: un pago de contado de \$[\d.]+, con el primer pago el/);
+    await bubble(page, 'bot', /Cómo pagar:/);
+    await bubble(page, 'bot', /¿Confirmamos el acuerdo\?/);
     await chips.filter({ hasText: 'Sí, confirmo' }).click();
     const done = await bubble(page, 'bot', /Su acuerdo de pago quedó registrado/);
     const reference = /referencia (AC-[A-Z0-9]+)/.exec(done)?.[1];
