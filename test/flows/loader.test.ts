@@ -93,6 +93,34 @@ describe('flow files', () => {
     assert.deepEqual(problems(text), ["prueba.yaml:33:3: unreachable state 'huerfano': no rule leads to it"]);
   });
 
+  it('refuse debt details where a matched but unverified cédula leads (Ley 2300 art. 4)', () => {
+    const unverified = VALID.replace(
+      `      - outcome: found
+        goto: deuda
+      - goto: inicio`,
+      `      - outcome: found
+        goto: deuda
+      - outcome: verify
+        goto: preguntar
+      - goto: inicio
+  preguntar:
+    say: "Gracias, {{nombre}}. ¿Los últimos 4 dígitos de su celular?"
+    on:
+      - goto: comprobar
+  comprobar:
+    action: check_identity
+    next:
+      - outcome: found
+        goto: deuda
+      - goto: preguntar`,
+    );
+    const found = problems(unverified);
+    assert.equal(found.length, 1, found.join('\n'));
+    assert.match(found[0] ?? '', /'\{\{nombre\}\}' shows debt details in 'preguntar'/);
+    // Without the name, the same flow is valid: check_identity's found is what discloses.
+    assert.deepEqual(problems(unverified.replace('Gracias, {{nombre}}.', 'Gracias.')), []);
+  });
+
   it('report an unknown action, variable and intent', () => {
     assert.deepEqual(problems(VALID.replace('action: find_debtor', 'action: buscar_deudor')), [
       `prueba.yaml:16:13: unknown action 'buscar_deudor'; known: ${Object.keys(ACTIONS).join(', ')}`,
@@ -123,7 +151,7 @@ describe('flow files', () => {
     assert.deepEqual(problems(VALID.replace('        goto: buscar', '        gotoo: buscar')), [
       "prueba.yaml:14:9: unknown key 'gotoo' (did you mean 'goto'?)",
     ]);
-    assert.match(problems(VALID.replace('outcome: found', 'outcome: encontrado'))[0] ?? '', /:18:18: action 'find_debtor' has no outcome 'encontrado'; its outcomes: found, several, not_found, missing/);
+    assert.match(problems(VALID.replace('outcome: found', 'outcome: encontrado'))[0] ?? '', /:18:18: action 'find_debtor' has no outcome 'encontrado'; its outcomes: found, several, verify, locked, no_data, third_party, not_found, missing/);
     assert.match(problems(VALID.replace('  inicio:\n    say:', '  inicio:\n   say:'))[0] ?? '', /^prueba\.yaml:\d+:\d+: YAML: /);
     assert.match(problems(VALID.replace('      - entity: cedula\n', '      - entity: cedula\n        if: amount = 3\n'))[0] ?? '', /condition 'amount = 3': use == to compare/);
   });
