@@ -209,8 +209,16 @@ export async function reprogramAgreement(
   knex: Knex,
   agreementId: number,
   plan: ReprogramPlan,
-  o: { now: Date; policy: Policy; newReference: () => string },
+  o: { now: Date; policy: Policy; newReference: () => string; /** A failed reprogramming declares the agreement incumplido (issue 15's rule). */ breakOnFailure?: boolean },
 ): Promise<ReprogramResult> {
+  const result = await reprogramInTransaction(knex, agreementId, plan, o);
+  if (result.status === 'out_of_policy' && o.breakOnFailure) {
+    await declareBroken(knex, agreementId, o.now, { reason: 'reprogramacion_fallida', detail: result.reason });
+  }
+  return result;
+}
+
+function reprogramInTransaction(knex: Knex, agreementId: number, plan: ReprogramPlan, o: { now: Date; policy: Policy; newReference: () => string }): Promise<ReprogramResult> {
   return knex.transaction(async (trx) => {
     const old = (await trx('agreements').where({ id: agreementId }).forUpdate().first('*')) as
       | { id: number; status: string; debtor_id: number; portfolio_id: number; conversation_id: string | null; channel: string; reference: string }

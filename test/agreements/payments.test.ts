@@ -146,6 +146,7 @@ describe('payments and broken promises', () => {
     // Out of policy: nothing changes.
     const tooLong = await reprogramAgreement(knex, a.id, { installments: 48, firstDueDate: '2026-12-15' }, { now: clock.now(), policy: BUILTIN_POLICY, newReference: ref });
     assert.equal(tooLong.status, 'out_of_policy');
+    assert.equal((await knex('agreements').where({ id: a.id }).first()).status, 'vigente');
     const result = await reprogramAgreement(knex, a.id, { installments: 3, firstDueDate: '2026-12-15' }, { now: clock.now(), policy: BUILTIN_POLICY, newReference: ref });
     assert.ok(result.status === 'ok');
     const old = await knex('agreements').where({ id: a.id }).first();
@@ -179,6 +180,17 @@ describe('payments and broken promises', () => {
       queueNotice(trx, { agreementId: wa, installmentId: null, kind: 'paz_y_salvo', now: clock.now(), templateLanguage: 'es_CO', facts: { name: 'ANA', reference: 'AC-X', link: 'https://x', code: 'PYS-AAAA-AAAA' } }),
     );
     assert.equal(second.status, 'deferred');
+  });
+
+  it('a failed reprogramming declares the agreement incumplido when asked to', async () => {
+    clock.set(bog('2026-12-01T10:00'));
+    const a = await agreement(80_000, 2, '2026-12-02');
+    clock.set(bog('2026-12-07T10:00'));
+    const failed = await reprogramAgreement(knex, a.id, { installments: 2, firstDueDate: '2027-06-01' }, { now: clock.now(), policy: BUILTIN_POLICY, newReference: ref, breakOnFailure: true });
+    assert.equal(failed.status, 'out_of_policy');
+    assert.equal((await knex('agreements').where({ id: a.id }).first()).status, 'incumplido');
+    const event = await knex('conversation_events').where({ kind: 'acuerdo_incumplido', status: 'open' }).whereRaw(`(details->>'agreement_id')::bigint = ?`, [a.id]).first();
+    assert.equal(event.details.reason, 'reprogramacion_fallida');
   });
 
   it('runs as scheduled jobs with the scheduler’s advisory locks and run records', async () => {
