@@ -158,7 +158,7 @@ export async function startService(config: Config, log: Logger, options: Service
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
         { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula, clock }) },
         { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
-        { path: '/', router: createAgreementsRouter({ knex, clock, log, service: agreements, signer }) },
+        { path: '/', router: createAgreementsRouter({ service: agreements, signer }) },
         ...operationsRoutes({ knex, config, log, clock, ops }),
       ],
       beforeBodyParsers: (a) => {

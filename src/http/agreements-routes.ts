@@ -10,17 +10,11 @@
  * src/http/admin/agreement-routes.ts.
  */
 import { Router, type Request } from 'express';
-import type { AgreementsService } from '../agreements/service.js';
-import type { LinkSigner } from '../agreements/links.js';
-import type { Clock } from '../core/index.js';
-import type { Logger } from '../log.js';
-import type { Knex } from '../store/db.js';
+import type { AgreementsService, LinkSigner } from '../agreements/index.js';
 
 export interface AgreementsRoutesDeps {
-  knex: Knex;
-  clock: Clock;
-  log: Logger;
   service: AgreementsService;
+  /** Checks the debtor's signed links; without it every signed link is refused. */
   signer?: LinkSigner;
 }
 

@@ -54,7 +54,7 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
     outbox.registerChannel(channel);
     service = createAgreementsService({ knex: f.knex, clock: f.clock, log: quietLog, signer, provider, agency: 'Cobranzas Andinas S.A.S.', publicUrl: base, templateLanguage: 'es_CO' });
     engine = f.makeEngine({ agreementLinks: { payment: (ref) => service.paymentLink(ref), certificate: (code) => service.certificateLink(code) } });
-    app.use(createAgreementsRouter({ knex: f.knex, clock: f.clock, log: quietLog, service, signer }));
+    app.use(createAgreementsRouter({ service, signer }));
     app.use('/api/v1/admin', agreementAdminRouter(f.knex, f.clock, ADMIN));
   });
 

@@ -48,7 +48,7 @@ describe('payments and broken promises', () => {
     portfolioId = await insertPortfolioAt(knex, 'Cartera Prueba', clock.now());
     service = createAgreementsService({ knex, clock, log, agency: 'Cobranzas Andinas S.A.S.', publicUrl: 'https://bot.example.com', templateLanguage: 'es_CO' });
     const app = express();
-    app.use(createAgreementsRouter({ knex, clock, log, service }));
+    app.use(createAgreementsRouter({ service }));
     app.use('/api/v1/admin', agreementAdminRouter(knex, clock, ADMIN));
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
