@@ -80,7 +80,7 @@ function agreementVariables(a: ActiveAgreement, policy: Policy, paymentLink?: st
   const next = a.next ?? { dueDate: a.firstDueDate, amount: a.installmentAmount };
   return {
     tiene_acuerdo: true,
-    puede_cambiar_acuerdo: policy.agreementChanges,
+    _puede_cambiar_acuerdo: policy.agreementChanges,
     _acuerdo_id: a.id,
     acuerdo_referencia: a.reference,
     acuerdo_total: a.total,

@@ -201,7 +201,7 @@ export const ACTIONS = {
       'fecha_aplazada',
       'como_pagar',
       'tiene_acuerdo',
-      'puede_cambiar_acuerdo',
+      '_puede_cambiar_acuerdo',
       '_acuerdo_id',
       ...AGREEMENT_VARIABLES,
     ],
