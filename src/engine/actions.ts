@@ -155,14 +155,16 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
   async evaluate_counteroffer(req, ports) {
     const got = await offersFor(req, ports);
     if (!got) return { outcome: 'missing' };
+    const amount = num(req.scope.amount);
+    const installments = num(req.scope.installments);
+    // Installments are monthly: "30 mil quincenales" is 60 mil a month, and the debtor is told so.
+    const perMonth = amount !== undefined && installments === undefined ? monthlyFactor(str(req.scope.text)) : undefined;
     const verdict = evaluateCounteroffer(
-      { amount: num(req.scope.amount), installments: num(req.scope.installments), text: str(req.scope.text) },
+      { amount: perMonth ? (amount as number) * perMonth.factor : amount, installments, text: perMonth ? 'al mes' : str(req.scope.text) },
       got.offers,
       got.policy,
     );
     if (verdict.outcome === 'missing') return { outcome: 'missing' };
-    const amount = num(req.scope.amount);
-    const installments = num(req.scope.installments);
     const propuesta = [installments !== undefined ? `${installments} cuotas` : undefined, amount !== undefined ? formatMoney(amount) : undefined]
       .filter((x) => x !== undefined)
       .join(' de ');
@@ -171,8 +173,10 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
       set: {
         ...planVariables(storePlan(verdict.plan)),
         propuesta,
-        propuesta_monto: amount,
+        propuesta_monto: perMonth ? (amount as number) * perMonth.factor : amount,
         propuesta_cuotas: installments,
+        propuesta_periodo: perMonth?.word,
+        propuesta_original: perMonth ? amount : undefined,
         motivo_contraoferta: verdict.outcome === 'countered' ? verdict.reason : undefined,
         cuotas_necesarias: verdict.outcome === 'countered' ? verdict.needed : undefined,
         _cuotas_maximas: got.policy.maxInstallments,
@@ -295,6 +299,14 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, ActionImpl> = {
     return { outcome: 'ok', effects: [{ kind: 'close', reason: 'cerrada_por_flujo' }] };
   },
 };
+
+/** "quincenal", "cada 15 días", "semanal": how many of those make a month (installments are monthly). */
+function monthlyFactor(text: string | undefined): { factor: number; word: string } | undefined {
+  const t = (text ?? '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  if (/\b(?:quincena|quincenal|quincenales|cada quince dias|cada 15 dias)\b/.test(t)) return { factor: 2, word: 'quincena' };
+  if (/\b(?:semana|semanal|semanales|cada ocho dias|cada 8 dias)\b/.test(t)) return { factor: 4, word: 'semana' };
+  return undefined;
+}
 
 /** The first due date a message asked for, within the policy and on a business day; nothing when it named no date. */
 function firstDueFrom(date: string | undefined, today: string, policy: Policy): Record<string, unknown> {

@@ -108,6 +108,7 @@ export const MONEY_VARIABLES: ReadonlySet<string> = new Set([
   'acuerdo_proximo_valor',
   'plan_ultima_cuota',
   'propuesta_monto',
+  'propuesta_original',
 ]);
 
 /**
@@ -220,6 +221,8 @@ export const ACTIONS = {
       'propuesta',
       'propuesta_monto',
       'propuesta_cuotas',
+      'propuesta_periodo',
+      'propuesta_original',
       'motivo_contraoferta',
       'cuotas_necesarias',
       'fecha_primer_pago',
