@@ -50,6 +50,8 @@ const debtorShape = z.strictObject({
   tier: z.enum(['default', 'premium', 'vip']).default('default'),
   /** The identity facts (Ley 2300 art. 4): the mobile on file, the cédula's issue date (YYYY-MM-DD), the obligation number. */
   telefono: z.union([z.string(), z.number()]).transform(String).optional(),
+  /** Another name for `telefono`. */
+  phone: z.union([z.string(), z.number()]).transform(String).optional(),
   fecha_expedicion: z.string().optional(),
   numero_obligacion: z.union([z.string(), z.number()]).transform(String).optional(),
 });
@@ -115,6 +117,8 @@ const caseShape = z.strictObject({
   handoff_reason: z.string().optional(),
   opt_out: z.enum(['no_contactar', 'borrar_datos']).optional(),
   dispute: z.boolean().optional(),
+  /** The channel user id to write as (e.g. a WhatsApp number); default: a fresh one per case. */
+  from: z.union([z.string(), z.number()]).transform(String).optional(),
   /** The phone the channel proves for the sender (WhatsApp's number), sent with every message. */
   phone: z.union([z.string(), z.number()]).transform(String).optional(),
   /** The conversation's identity verification at the end: pendiente | verificado | bloqueado | tercero | null. */
@@ -196,7 +200,7 @@ export async function loadFlowTestFixtures(knex: Knex, file: FlowTestFile): Prom
           hasta_6_cuotas: d.hasta_6_cuotas ?? null,
           hasta_12_cuotas: d.hasta_12_cuotas ?? null,
           tier: d.tier,
-          phone: d.telefono ?? null,
+          phone: d.telefono ?? d.phone ?? null,
           fecha_expedicion: d.fecha_expedicion ?? null,
           numero_obligacion: d.numero_obligacion ?? null,
           created_at: loadedAt,
@@ -271,17 +275,20 @@ export async function runFlowTestCase(deps: FlowTestDeps, file: FlowTestFile, in
   const transcript: string[] = [];
   let conversationId: string | undefined;
   const existing = await prepareCase(deps.knex, file, c, clock.now());
+  // A case may write as a given user (a WhatsApp number); its earlier conversation is closed first.
+  const sender = c.from ?? userId;
+  if (c.from !== undefined) await engine.reset(c.channel as ChannelName, sender);
   for (const [i, step] of c.steps.entries()) {
     clock.advance(step.wait !== undefined ? step.wait * 60_000 : 30_000);
     const r = await engine.handle({
       channel: c.channel as ChannelName,
-      from: userId,
+      from: sender,
       messageId: `${userId}:${i}`,
       text: step.user ?? '',
       buttonId: step.button,
       media: step.media !== undefined ? { kind: step.media } : undefined,
       verifiedPhone: c.phone,
-      contact: step.contact ? { phone: step.contact.phone, userId: step.contact.own ? userId : `${userId}-otro` } : undefined,
+      contact: step.contact ? { phone: step.contact.phone, userId: step.contact.own ? sender : `${sender}-otro` } : undefined,
       at: clock.now(),
     });
     transcript.push(...describeTurn(step, r));
@@ -318,14 +325,14 @@ export async function runFlowTestCase(deps: FlowTestDeps, file: FlowTestFile, in
       if (estado !== c.verification) failures.push(`expected verification ${c.verification}, got ${estado}`);
     }
     if (c.attempts !== undefined) {
-      const rows = (await deps.knex('identity_attempts').where({ channel: c.channel, user_id: userId }).select('outcome')) as { outcome: string }[];
+      const rows = (await deps.knex('identity_attempts').where({ channel: c.channel, user_id: sender }).select('outcome')) as { outcome: string }[];
       for (const [outcome, n] of Object.entries(c.attempts)) {
         const got = rows.filter((x) => x.outcome === outcome).length;
         if (got !== n) failures.push(`expected ${n} identity attempt(s) ${outcome}, got ${got}`);
       }
     }
     if (c.third_party !== undefined) {
-      const row = await deps.knex('third_party_contacts').where({ channel: c.channel, user_id: userId }).first('id');
+      const row = await deps.knex('third_party_contacts').where({ channel: c.channel, user_id: sender }).first('id');
       if (Boolean(row) !== c.third_party) failures.push(c.third_party ? 'expected a third-party contact to be recorded' : 'expected no third-party contact');
     }
     if (c.dispute !== undefined) {
