@@ -2,7 +2,7 @@ import 'dotenv/config';
 import { loadConfig, type Config } from '../core/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { createLogger, setLogger, type Logger } from '../log.js';
-import { migrateLatest, openDatabase, type Knex } from '../store/db.js';
+import { migrateLatest, openDatabase, type Database, type Knex } from '../store/db.js';
 
 export interface CommandContext {
   config: Config;
@@ -10,6 +10,7 @@ export interface CommandContext {
   log: Logger;
   /** The clock a command reads "now" from, as the service does. */
   clock: Clock;
+  database: Database;
 }
 
 /** The CLI's logger: terse and human on a terminal, warnings and up by default. */
@@ -36,7 +37,7 @@ export async function withDatabase<T>(
   const db = await openDatabase(config, log);
   try {
     if (options.migrate ?? true) await migrateLatest(db.knex);
-    return await fn({ config, knex: db.knex, log, clock: systemClock });
+    return await fn({ config, knex: db.knex, log, clock: systemClock, database: db });
   } finally {
     await db.close();
   }

@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import type { Command } from 'commander';
 import { withDatabase } from './context.js';
 import { loadDemoDataIfEmpty } from '../store/demo.js';
-import { UsageError, type Config } from '../core/index.js';
+import type { Config } from '../core/index.js';
 import { checkFile, DEFAULT_FLOWS_DIR, flowFilesIn, flowToMermaid, loadFlowCatalog } from '../flows/index.js';
 import type { Logger } from '../log.js';
 import { createUnderstander, type Understander } from '../nlu/index.js';
@@ -144,12 +144,6 @@ async function shellCommand(opts: { user?: string; openai?: boolean; trace: bool
   });
 }
 
-function connectionString(knex: Knex): string {
-  const connection = (knex.client as { config: { connection?: { connectionString?: string } | string } }).config.connection;
-  const url = typeof connection === 'string' ? connection : connection?.connectionString;
-  if (!url) throw new UsageError('cannot tell the database URL; pass --database-url', '--database-url');
-  return url;
-}
 
 /**
  * Runs conversation tests on a scratch database created on the service's PostgreSQL
@@ -170,7 +164,7 @@ async function testFlowsCommand(files: string[], opts: { databaseUrl?: string; o
     return 1;
   }
   return withDatabase(
-    async ({ config, knex, log }) => {
+    async ({ config, knex, log, database }) => {
       const { flows, policies } = loadFlowCatalog(path.resolve(config.FLOWS_DIR));
       const understander = await understanderFromConfig(config, log, !opts.openai);
       let scratch: { knex: Knex; drop(): Promise<void> };
@@ -180,9 +174,7 @@ async function testFlowsCommand(files: string[], opts: { databaseUrl?: string; o
       } else {
         const name = `acuerdo_flowtest_${process.pid}_${randomBytes(4).toString('hex')}`;
         await knex.raw(`create database ${name}`);
-        const url = new URL(connectionString(knex));
-        url.pathname = `/${name}`;
-        const k = createKnex(url.toString(), 4);
+        const k = createKnex(database.urlFor(name), 4);
         scratch = {
           knex: k,
           async drop() {

@@ -213,25 +213,14 @@ export class Scheduler extends EventEmitter {
   }
 
   private async withLock(job: Job, trigger: RunTrigger, slot: Date | null): Promise<RunOutcome> {
-    // A session lock on a connection of our own: released by unlock, or by Postgres if we die.
-    const conn: unknown = await this.knex.client.acquireConnection();
-    let locked = false;
-    try {
-      const got = (await this.knex.raw('select pg_try_advisory_lock(?, hashtext(?)) as ok', [LOCK_CLASS, job.name]).connection(conn)) as {
-        rows: { ok: boolean }[];
-      };
-      locked = got.rows[0]?.ok === true;
-      if (!locked) return { job: job.name, status: 'skipped', reason: 'locked' };
-      return await this.runLocked(job, trigger, slot);
-    } finally {
-      if (locked) {
-        await this.knex
-          .raw('select pg_advisory_unlock(?, hashtext(?))', [LOCK_CLASS, job.name])
-          .connection(conn)
-          .catch((err: unknown) => this.log.warn({ err, job: job.name }, 'could not release the job lock; the connection is dropped'));
-      }
-      await this.knex.client.releaseConnection(conn);
-    }
+    // A transaction-scoped lock on a connection of our own, held while the job runs on
+    // others: released at commit, or by PostgreSQL if this process dies. The transaction
+    // does nothing else (no snapshot kept, nothing for vacuum to wait on).
+    return this.knex.transaction(async (trx) => {
+      const got = (await trx.raw('select pg_try_advisory_xact_lock(?, hashtext(?)) as ok', [LOCK_CLASS, job.name])) as { rows: { ok: boolean }[] };
+      if (got.rows[0]?.ok !== true) return { job: job.name, status: 'skipped', reason: 'locked' } satisfies RunOutcome;
+      return this.runLocked(job, trigger, slot);
+    });
   }
 
   private async runLocked(job: Job, trigger: RunTrigger, slot: Date | null): Promise<RunOutcome> {

@@ -27,6 +27,8 @@ export interface Database {
   /** Where it is, for humans: never contains the password. */
   description: string;
   embedded?: EmbeddedServer;
+  /** The connection string of another database on the same server (a scratch database for flow tests). */
+  urlFor(database: string): string;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,17 @@ function describe(connectionString: string): string {
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
   if (config.DATABASE_URL) {
     const knex = createKnex(config.DATABASE_URL, config.DATABASE_POOL_MAX, log);
-    return { knex, description: describe(config.DATABASE_URL), close: () => knex.destroy() };
+    const base = config.DATABASE_URL;
+    return {
+      knex,
+      description: describe(base),
+      urlFor(database) {
+        const url = new URL(base);
+        url.pathname = `/${database}`;
+        return url.toString();
+      },
+      close: () => knex.destroy(),
+    };
   }
   const server = await ensureEmbeddedPostgres({
     dataDir: config.dataDir,
@@ -71,6 +83,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   return {
     knex,
     embedded: server,
+    urlFor: (database) => server.connectionString(database),
     description: `embedded PostgreSQL at 127.0.0.1:${server.port} (${server.dataDir})`,
     async close() {
       await knex.destroy();
