@@ -365,13 +365,19 @@ export async function runTurn(flow: Flow, conv: RunnerConversation, input: TurnI
   if (planPick) input.signals = { ...input.signals, opcion_plan: planPick.id };
   turn.setTurn(pressed);
   const rule = turn.pick(pressed);
-  if (rule) {
+  const fallback = turn.state.fallback;
+  const count = conv.fallbackCount + 1;
+  if (rule?.asksAgain && count <= fallback.retries) {
+    // Asking again counts like a misunderstanding: past the limit, the fallback's way out (options, a person).
+    await turn.apply(rule);
+    turn.fallbackCount = count;
+    return turn.result(describeRule(rule));
+  }
+  if (rule && !rule.asksAgain) {
     await turn.apply(rule);
     return turn.result(describeRule(rule));
   }
 
-  const fallback = turn.state.fallback;
-  const count = conv.fallbackCount + 1;
   if (count > fallback.retries) {
     await turn.enter(fallback.goto, 'fallback');
     return turn.result('escalation');

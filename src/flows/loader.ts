@@ -61,6 +61,7 @@ const rawRule = z.strictObject({
   set: setMap.optional(),
   goto: z.string().optional(),
   during_handoff: z.boolean().optional(),
+  asks_again: z.boolean().optional(),
 });
 type RawRule = z.infer<typeof rawRule>;
 
@@ -245,6 +246,7 @@ class Compiler {
       set: this.setEntries(raw.set, [...path, 'set']),
       goto: raw.goto,
       duringHandoff: raw.during_handoff ?? false,
+      asksAgain: raw.asks_again ?? false,
       pos: this.source.at(path),
     };
   }
@@ -290,6 +292,7 @@ function compile(source: YamlSource, raw: RawFlow, fileName: string): { flow: Fl
           set: c.setEntries(b.set, [...bp, 'set']),
           goto: b.goto,
           duringHandoff: false,
+          asksAgain: false,
           pos: source.at(bp),
         });
       }
@@ -297,7 +300,7 @@ function compile(source: YamlSource, raw: RawFlow, fileName: string): { flow: Fl
     if (s.buttons_from !== undefined) c.uses.push({ name: s.buttons_from, path: [...path, 'buttons_from'] });
     const next =
       typeof s.next === 'string'
-        ? [{ origin: 'next' as const, say: [], set: [], goto: s.next, duringHandoff: false, pos: source.at([...path, 'next']) }]
+        ? [{ origin: 'next' as const, say: [], set: [], goto: s.next, duringHandoff: false, asksAgain: false, pos: source.at([...path, 'next']) }]
         : (s.next ?? []).map((r, i) => c.rule(r, [...path, 'next', i], 'next'));
     states.set(name, {
       name,

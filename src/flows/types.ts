@@ -49,6 +49,11 @@ export interface RuleDef {
   goto?: string;
   /** Global rules only: applies even while a person has the conversation. */
   duringHandoff: boolean;
+  /**
+   * The rule only asks again (a yes with a condition, an emoji): it counts toward the
+   * state's fallback limit like a misunderstanding, so the debtor never loops.
+   */
+  asksAgain: boolean;
   pos: SourcePosition;
 }
 
