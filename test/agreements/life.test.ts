@@ -59,11 +59,12 @@ describe('an agreement’s whole life: agreement → reminder → paid by webhoo
   });
 
   after(async () => {
-    undoFetch();
-    await outbox.stop();
-    server.close();
-    await mp.close();
-    await f.db.drop();
+    // Whatever `before` got to set up (it may have failed part-way).
+    undoFetch?.();
+    await outbox?.stop();
+    server?.close();
+    await mp?.close();
+    await f?.db.drop();
   });
 
   const sentTexts = () => channel.sent.flatMap((s) => s.replies.map((r) => r.text));

@@ -56,8 +56,8 @@ describe('payments and broken promises', () => {
   });
 
   after(async () => {
-    server.close();
-    await db.drop();
+    server?.close();
+    await db?.drop();
   });
 
   async function agreement(total: number, installments: number, firstDueDate: string) {
