@@ -9,7 +9,7 @@
  */
 import type { Config } from '../core/index.js';
 import { decideContact, hasOpenDispute, isChannelRevoked, queueUnprompted } from '../compliance/index.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { createPacer } from './pacing.js';
 
 export const CAMPAIGN_CHANNELS = ['whatsapp-cloud', 'whatsapp-web', 'telegram'] as const;

@@ -32,3 +32,5 @@ export {
 export { flowOpeningContent, renderOpening } from './opening.js';
 export { createPacer, type Pacer } from './pacing.js';
 export { templateAwareOutbound, type TemplateCapable } from './template-channel.js';
+export { campaignSettings } from './campaigns.js';
+export { isTemplateParameterName, type TemplateParameterName } from './content.js';

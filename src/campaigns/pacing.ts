@@ -4,7 +4,7 @@
  * (next_attempt_at of the channel's campaign rows), so a resumed or second campaign
  * respects the ones already queued; each minute is read once per run and then cached.
  */
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 
 const MINUTE_MS = 60_000;
 

@@ -16,10 +16,10 @@ import {
   type CampaignContent,
   type CampaignProgress,
   type SkipReason,
-} from '../campaigns/campaigns.js';
+} from '../campaigns/index.js';
 import { DEFAULT_FLOW_NAME } from '../flows/index.js';
-import { isTemplateParameterName, templateContent, type TemplateParameterName } from '../campaigns/content.js';
-import { flowOpeningContent } from '../campaigns/opening.js';
+import { isTemplateParameterName, templateContent, type TemplateParameterName } from '../campaigns/index.js';
+import { flowOpeningContent } from '../campaigns/index.js';
 
 
 interface StartFlags {

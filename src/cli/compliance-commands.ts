@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { systemClock } from '../core/index.js';
 import { fail, withDatabase } from './context.js';
-import { checkContactWindow, formatBogota, parseBogotaDateTime, parseClock } from '../compliance/contact-window.js';
+import { checkContactWindow, formatBogota, parseBogotaDateTime, parseClock } from '../compliance/index.js';
 
 const DAY_NAMES: Record<string, number> = { lun: 1, mar: 2, mie: 3, jue: 4, vie: 5, sab: 6, dom: 7 };
 

@@ -2,7 +2,7 @@ import 'dotenv/config';
 import { loadConfig, type Config } from '../core/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { createLogger, setLogger, type Logger } from '../log.js';
-import { migrateLatest, openDatabase, type Database, type Knex } from '../store/db.js';
+import { migrateLatest, openDatabase, type Database, type Knex } from '../store/index.js';
 
 export interface CommandContext {
   config: Config;

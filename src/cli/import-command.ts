@@ -1,7 +1,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { ImportError } from '../core/index.js';
-import { importPortfolio } from '../store/import.js';
+import { importPortfolio } from '../store/index.js';
 import { withDatabase } from './context.js';
 
 export function registerImportCommand(program: Command): void {

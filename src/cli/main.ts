@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { migrateLatest, migrateRollback, migrationStatus } from '../store/db.js';
+import { migrateLatest, migrateRollback, migrationStatus } from '../store/index.js';
 import { withDatabase } from './context.js';
 import { registerImportCommand } from './import-command.js';
 import { registerEngineCommands } from './engine-commands.js';

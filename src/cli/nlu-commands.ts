@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../core/index.js';
 import { cliLogger } from './context.js';
 import type { Logger } from '../log.js';
-import { createKnex, type Knex } from '../store/db.js';
+import { createKnex, type Knex } from '../store/index.js';
 import {
   crossValidate,
   evaluateUnderstander,
@@ -22,13 +22,13 @@ import {
   readLabelledTsv,
   TRAIN_CORPUS,
   type EvaluationReport,
-} from '../nlu/evaluate.js';
-import { DEFAULT_MODEL_PATH, saveIntentModel, trainIntentModel } from '../nlu/model.js';
-import { chatWords } from '../nlu/normalize.js';
-import type { OpenAiOptions } from '../nlu/openai.js';
-import { createKnexLlmCallRecorder } from '../nlu/recorder.js';
-import { createUnderstander, type NluPipeline } from '../nlu/understander.js';
-import type { NluResult, NluSettings, Understander } from '../nlu/types.js';
+} from '../nlu/index.js';
+import { DEFAULT_MODEL_PATH, saveIntentModel, trainIntentModel } from '../nlu/index.js';
+import { chatWords } from '../nlu/index.js';
+import type { OpenAiOptions } from '../nlu/index.js';
+import { createKnexLlmCallRecorder } from '../nlu/index.js';
+import { createUnderstander, type NluPipeline } from '../nlu/index.js';
+import type { NluResult, NluSettings, Understander } from '../nlu/index.js';
 
 /** One result as a JSON line: entities in a fixed order, absent ones omitted, confidence to 2 decimals. */
 export function resultToJsonLine(result: NluResult): string {

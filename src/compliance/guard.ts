@@ -13,7 +13,7 @@
  * revoked channel refuses it, and the caller records that refusal.
  */
 import { InvariantError } from '../core/index.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import {
   bogotaDay,
   checkDebtorWindow,

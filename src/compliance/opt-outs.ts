@@ -7,7 +7,7 @@
  *   person, answered within 15 business days. The debt itself stays.
  */
 import { addBusinessDays } from '../core/index.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { bogotaDay } from './contact-window.js';
 import { UNPROMPTED_KINDS } from './guard.js';
 

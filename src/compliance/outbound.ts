@@ -4,7 +4,7 @@
  * next_attempt_at = the next allowed time), and its day is reserved in contact_log so
  * no second contact lands on the same day. A revoked channel gets nothing queued.
  */
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { checkDebtorWindow } from './contact-window.js';
 import {
   contactFacts,

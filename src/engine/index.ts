@@ -32,3 +32,4 @@ export {
   type FlowTestDeps,
   type FlowTestFile,
 } from './flow-tests.js';
+export { renderNumberedOptions } from './buttons.js';

@@ -4,7 +4,7 @@
  * validator checks flows against this catalog; the engine implements every action
  * listed here (its table is typed by ActionName, so the two cannot drift).
  */
-import { INTENTS, type Intent } from '../nlu/types.js';
+import { INTENTS, type Intent } from '../nlu/index.js';
 
 export { INTENTS, type Intent };
 

@@ -4,7 +4,7 @@ import type { Clock } from '../core/index.js';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { prometheusHandler } from './prometheus.js';
-import { pingDatabase, type Knex } from '../store/db.js';
+import { pingDatabase, type Knex } from '../store/index.js';
 
 export interface AppDeps {
   knex: Knex;

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../core/index.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/index.js';
 
 export const CHAT_API_PATH = '/api/v1/chat';
 

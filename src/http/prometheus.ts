@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { hasBearerToken } from './admin-auth.js';
 import type { Logger } from '../log.js';
 import { handoffQueueDepth, outboxDepth, registry } from '../metrics.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 
 const WAITING = ['pending', 'sending', 'deferred'] as const;
 

@@ -32,3 +32,6 @@ export {
   TRAIN_CORPUS,
   type EvaluationReport,
 } from './evaluate.js';
+export { crossValidate, formatReport, parseLabelledTsv } from './evaluate.js';
+export { chatWords } from './normalize.js';
+export { INTENTS, type Intent, type LlmCallRecorder, type NluResult, type NluSettings, type Understander } from './types.js';

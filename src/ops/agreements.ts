@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { wherePortfolio } from './conversations.js';
 
 export interface AgreementFilters {

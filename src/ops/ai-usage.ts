@@ -1,4 +1,4 @@
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 
 /** The agency's time zone: days in reports are Bogotá days. */
 export const REPORT_TIME_ZONE = 'America/Bogota';

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { alertsOpen } from '../metrics.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { round, turnTotals } from './metrics-report.js';
 import type { RuntimeSettings } from './settings.js';
 import { minuteOf } from './turn-stats.js';

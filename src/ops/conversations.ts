@@ -1,5 +1,5 @@
-import type { Knex } from '../store/db.js';
-import { readMessages } from '../store/transcripts.js';
+import type { Knex } from '../store/index.js';
+import { readMessages } from '../store/index.js';
 
 /** The lifecycle statuses of the core schema. */
 export const CONVERSATION_STATUSES = ['open', 'handoff', 'closed', 'archived'] as const;

@@ -2,7 +2,7 @@ import { AcuerdoError, type ChannelName, type Clock } from '../core/index.js';
 import { enqueueReplies, lockChannelUser } from '../engine/index.js';
 import type { Logger } from '../log.js';
 import { agentRepliesTotal, handoffQueueDepth } from '../metrics.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { identityColumns, lastMessageColumn, SUMMARY_COLUMNS, summaryQuery, toSummary, type ConversationSummary } from './conversations.js';
 
 /** A handoff action that cannot be done: no such conversation, or it is not with a person. */

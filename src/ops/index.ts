@@ -5,7 +5,7 @@
 import type { Clock } from '../core/index.js';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { AlertMonitor } from './alerts.js';
 import { HandoffService } from './handoff.js';
 import { SettingsStore } from './settings.js';
@@ -96,3 +96,4 @@ export async function startOps(options: OpsOptions): Promise<Ops> {
     },
   };
 }
+export { CONVERSATION_STATUSES } from './conversations.js';

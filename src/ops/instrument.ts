@@ -1,5 +1,5 @@
 import type { MessageHandler, TurnResult } from '../core/index.js';
-import type { NluResult } from '../nlu/types.js';
+import type { NluResult } from '../nlu/index.js';
 import type { TurnStats } from './turn-stats.js';
 
 /**

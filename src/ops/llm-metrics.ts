@@ -1,5 +1,5 @@
 import { openaiCost, openaiFailures, openaiTokens } from '../metrics.js';
-import type { LlmCallRecorder } from '../nlu/types.js';
+import type { LlmCallRecorder } from '../nlu/index.js';
 
 /**
  * Wraps the NLU's audit recorder so every OpenAI call also counts in Prometheus:

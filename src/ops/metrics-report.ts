@@ -1,4 +1,4 @@
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 
 /** The seed system's names for the NLU layers ("ml" is the local model). */
 const SEED_SOURCE: Record<string, string> = { rules: 'rules', model: 'ml', openai: 'openai', cedula: 'cedula', none: 'none' };

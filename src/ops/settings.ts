@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
-import type { NluSettings } from '../nlu/types.js';
-import type { Knex } from '../store/db.js';
+import type { NluSettings } from '../nlu/index.js';
+import type { Knex } from '../store/index.js';
 
 /**
  * Runtime settings an operator changes through `PUT /api/v1/admin/config` without a

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 
 /** Which layer understood a turn; 'none' when nothing was understood (a button, media, a failure). */
 export type TurnSource = 'cedula' | 'model' | 'openai' | 'rules' | 'none';

@@ -5,7 +5,7 @@
 import type { Config } from '../core/index.js';
 import { lockChannelUser, type Engine, type Outbox } from '../engine/index.js';
 import type { Logger } from '../log.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import type { Clock } from '../core/index.js';
 import { lifecycleJobs, tierOf, type TierLimits } from './jobs/index.js';
 import { Scheduler, type Job } from './scheduler.js';

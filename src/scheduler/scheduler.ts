@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { JobDefinitionError, type Clock } from '../core/index.js';
 
 export const SCHEDULER_TIME_ZONE = 'America/Bogota';

@@ -4,9 +4,9 @@
  * dashboard's figures. Part of adminRoutes (and so of the OpenAPI document).
  */
 import { z } from 'zod';
-import { agreementDetail, agreementsOverview, unmatchedPayments } from '../../agreements/reports.js';
+import { agreementDetail, agreementsOverview, unmatchedPayments } from '../../agreements/index.js';
 import type { Clock } from '../../core/index.js';
-import type { Knex } from '../../store/db.js';
+import type { Knex } from '../../store/index.js';
 import { defineRoute, type ApiRoute } from './route.js';
 import * as s from './schemas.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ALERT_KINDS } from '../../ops/alerts.js';
-import { CONVERSATION_STATUSES } from '../../ops/conversations.js';
-import { runtimeSettingsSchema, settingsUpdateSchema } from '../../ops/settings.js';
+import { ALERT_KINDS } from '../../ops/index.js';
+import { CONVERSATION_STATUSES } from '../../ops/index.js';
+import { runtimeSettingsSchema, settingsUpdateSchema } from '../../ops/index.js';
 
 /**
  * The admin API's request and response schemas. Requests are validated with them,

@@ -8,7 +8,7 @@
  */
 import { queueUnprompted, type QueueResult } from '../../compliance/index.js';
 import type { Reply } from '../../core/index.js';
-import type { Knex } from '../../store/db.js';
+import type { Knex } from '../../store/index.js';
 import type { Job, JobContext } from '../scheduler.js';
 
 export const TIERS = ['default', 'premium', 'vip'] as const;

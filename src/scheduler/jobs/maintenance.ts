@@ -2,7 +2,7 @@
  * The housekeeping jobs: retention (every 4 hours), archiving (06:00) and the daily
  * metrics rollup (07:00), America/Bogota.
  */
-import type { Knex } from '../../store/db.js';
+import type { Knex } from '../../store/index.js';
 import type { Job } from '../scheduler.js';
 import { OFFER_STATES } from '../../ops/index.js';
 

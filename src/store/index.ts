@@ -1,0 +1,5 @@
+/** The folder's public surface: what other folders of src/ may use. */
+export { createKnex, migrateLatest, migrateRollback, migrationStatus, openDatabase, pingDatabase, type Database, type Knex } from './db.js';
+export { loadDemoDataIfEmpty } from './demo.js';
+export { importPortfolio } from './import.js';
+export { readMessages } from './transcripts.js';
