@@ -95,6 +95,8 @@ async function seed(url: string): Promise<string[]> {
         hasta_12_cuotas: saldo,
         // The mobile on file ends like the cédula: the identity question's answer (Ley 2300 art. 4).
         phone: `57300${cedula.slice(-7)}`,
+        created_at: TEST_TIME,
+        updated_at: TEST_TIME,
       });
     }
     await knex.batchInsert('debtors', rows, 1000);
