@@ -112,6 +112,9 @@ export async function startService(config: Config, log: Logger, options: Service
         knex,
         clock,
         agreementLinks: { payment: (reference) => agreements.paymentLink(reference), certificate: (code) => agreements.certificateLink(code) },
+        afterAgreement: async ({ replaces, reference }) => {
+          if (replaces !== undefined) await agreements.carryOver(reference);
+        },
         understander,
         flows,
         policies,

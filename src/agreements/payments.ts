@@ -15,7 +15,8 @@ import { installmentStatus } from './schedule.js';
 type Db = Knex | Knex.Transaction;
 
 export interface IncomingPayment {
-  source: 'gateway' | 'bank_file';
+  /** traslado: what a replaced agreement had received, credited to the agreement that replaced it. */
+  source: 'gateway' | 'bank_file' | 'traslado';
   /** mercadopago, or the bank file's Medio. */
   provider?: string | null;
   externalId?: string | null;

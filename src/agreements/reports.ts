@@ -69,6 +69,8 @@ export async function agreementsOverview(knex: Knex, now: Date): Promise<Record<
     .join('agreements as a', 'a.id', 'y.agreement_id')
     .join('portfolios as p', 'p.id', 'a.portfolio_id')
     .where('y.status', 'applied')
+    // A credit carried from a replaced agreement is money already counted when it came in.
+    .whereNot('y.source', 'traslado')
     .groupBy('p.name', knex.raw(`to_char(y.paid_on, 'YYYY-MM')`))
     .orderBy([{ column: 'month', order: 'desc' }, { column: 'portfolio' }])
     .select('p.name as portfolio', knex.raw(`to_char(y.paid_on, 'YYYY-MM') as month`), knex.raw('sum(y.amount - y.unapplied)::bigint as amount'), knex.raw('count(*)::int as payments'));

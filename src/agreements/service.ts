@@ -14,7 +14,7 @@ import { loadCertificate, renderCertificatePdf, type CertificateData } from './c
 import type { LinkSigner } from './links.js';
 import { queueNotice } from './notices.js';
 import { importPayments, type PaymentImportOptions, type PaymentImportResult } from './payments-import.js';
-import { recordPayment, type IncomingPayment, type PaymentOutcome } from './payments.js';
+import { cancelPendingNotices, recordPayment, type IncomingPayment, type PaymentOutcome } from './payments.js';
 import { externalReference, parseExternalReference, type PaymentProvider, type WebhookRequest } from './provider.js';
 
 export const CERTIFICATE_LINK_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -45,6 +45,12 @@ export interface AgreementsService {
   /** Records a payment and, when it completes the agreement, queues the paz y salvo message. */
   record(payment: IncomingPayment): Promise<PaymentOutcome>;
   handleWebhook(request: WebhookRequest): Promise<WebhookOutcome>;
+  /**
+   * After an agreement replaced another in the chat: what the old one had received is
+   * credited to the new one (once; a payment of source 'traslado'), and the old one's
+   * waiting reminders are cancelled. Nobody pays the same installment twice.
+   */
+  carryOver(reference: string): Promise<PaymentOutcome[]>;
   importFile(file: string, options: Omit<PaymentImportOptions, 'now'>): Promise<PaymentImportResult>;
   /** The signed page that opens the gateway's checkout for the agreement's next installment. */
   paymentLink(reference: string): string | undefined;
@@ -124,6 +130,46 @@ export function createAgreementsService(o: AgreementsServiceOptions): Agreements
       });
       log.info({ provider: o.provider.name, paymentId: p.id, outcome: outcome.status }, 'gateway payment recorded');
       return { status: 'recorded', outcome: outcome.status };
+    },
+
+    async carryOver(reference) {
+      const now = clock.now();
+      let due: number | undefined;
+      const outcomes = await knex.transaction(async (trx) => {
+        const fresh = (await trx('agreements').where({ reference }).first('id')) as { id: number } | undefined;
+        if (!fresh) return [];
+        const replaced = (await trx('agreements as a')
+          .where('a.replaced_by', fresh.id)
+          .select('a.id', 'a.reference', trx.raw('(select coalesce(sum(i.paid_amount), 0)::bigint from agreement_installments i where i.agreement_id = a.id) as paid'))) as {
+          id: number;
+          reference: string;
+          paid: number;
+        }[];
+        const out: PaymentOutcome[] = [];
+        for (const old of replaced) {
+          const ids = ((await trx('agreement_installments').where({ agreement_id: old.id }).select('id')) as { id: number }[]).map((i) => i.id);
+          await cancelPendingNotices(trx, ids, now, 'acuerdo reemplazado');
+          if (Number(old.paid) <= 0) continue;
+          const outcome = await recordPayment(
+            trx,
+            {
+              source: 'traslado',
+              idempotencyKey: `traslado:${old.id}`,
+              agreementId: fresh.id,
+              amount: Number(old.paid),
+              paidOn: bogotaDate(now),
+              method: `acuerdo ${old.reference}`,
+              details: { replaced_agreement_id: old.id },
+            },
+            now,
+          );
+          if (outcome.status === 'applied' && outcome.completed && outcome.certificateCode) due = await service.queueCertificateNotice(trx, fresh.id, outcome.certificateCode);
+          out.push(outcome);
+        }
+        return out;
+      });
+      if (due !== undefined) o.dispatch?.([due]);
+      return outcomes;
     },
 
     async importFile(file, options) {

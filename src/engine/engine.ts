@@ -55,6 +55,12 @@ export interface EngineOptions {
    * (when a payment gateway is configured) and a paz y salvo's PDF. Absent: none are given.
    */
   agreementLinks?: { payment(reference: string): string | undefined; certificate(code: string): string | undefined };
+  /**
+   * Called after the turn that recorded an agreement has committed (src/agreements: a
+   * replaced agreement's payments are credited to the new one). Errors are logged, never
+   * thrown at the debtor.
+   */
+  afterAgreement?: (agreement: { reference: string; replaces?: number }) => Promise<void>;
   understander: Understander;
   /** The flows by name (or one flow). New conversations use `defaultFlow`. */
   flows: ReadonlyMap<string, Flow> | Flow;
@@ -539,6 +545,12 @@ export function createEngine(options: EngineOptions): Engine {
         }
         const { result, outboxId, effects, conv } = outcome;
         if (conv) countEffects(effects, conv);
+        for (const e of effects) {
+          if (e.kind !== 'record_agreement' || !options.afterAgreement) continue;
+          await options.afterAgreement({ reference: e.reference, ...(e.replaces !== undefined ? { replaces: e.replaces } : {}) }).catch((err: unknown) =>
+            log.error({ err, reference: e.reference }, 'after-agreement step failed; the scheduled jobs will catch up'),
+          );
+        }
         if (outboxId !== undefined) {
           if (inline.has(message.channel)) messagesTotal.inc({ channel: message.channel, direction: 'out' }, result.replies.length);
           else void options.outbox?.dispatch([outboxId]);

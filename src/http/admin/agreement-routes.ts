@@ -23,7 +23,7 @@ const installmentSchema = z.object({
 });
 const paymentSchema = z.object({
   id: z.number().int(),
-  source: z.enum(['gateway', 'bank_file']),
+  source: z.enum(['gateway', 'bank_file', 'traslado']).describe('traslado: what a replaced agreement had received, credited to this one'),
   provider: z.string().nullable(),
   external_id: z.string().nullable(),
   amount: z.number().int(),

@@ -343,7 +343,7 @@ async function showAgreement(id) {
   fillTable($('agreement-schedule'), a.schedule, (i) => [String(i.number), i.due_date, money.format(i.amount), money.format(i.paid_amount), INSTALLMENT_STATUS[i.status] ?? i.status]);
   fillTable($('agreement-payments'), a.payments, (p) => [
     p.paid_on,
-    p.source === 'gateway' ? 'Pasarela' : 'Archivo del banco',
+    p.source === 'gateway' ? 'Pasarela' : p.source === 'traslado' ? 'Traslado de acuerdo anterior' : 'Archivo del banco',
     p.method ?? '',
     money.format(p.amount),
     p.allocations.map((l) => `cuota ${l.installment}: ${money.format(l.amount)}`).join(', '),
