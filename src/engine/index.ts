@@ -33,3 +33,4 @@ export {
   type FlowTestFile,
 } from './flow-tests.js';
 export { renderNumberedOptions } from './buttons.js';
+export { MAX_FAILED_ATTEMPTS, LOCKOUT_WINDOW_MS, normalizeMobile, warnUnverifiedPortfolios, type IdentityState } from './identity.js';
