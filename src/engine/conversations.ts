@@ -1,14 +1,14 @@
 /**
  * The conversation store: the SQL the engine runs in a turn, kept in one place and
- * written for few round trips (docs/engine.md). The fast path is one: BEGIN + advisory
- * lock + a version-checked save of the conversation, its messages and its outbox row +
- * COMMIT. The full path is two: BEGIN + lock + load, then save + COMMIT. The
- * statements are prepared once per connection. (Measured on the 2-core machine: five
- * separate unprepared statements per turn cost PostgreSQL several times more.)
+ * written for few round trips (docs/engine.md). A turn's whole write is one statement,
+ * `select * from acuerdo_save_turn($1)` (a function the migrations define), with the
+ * turn as one bound JSON parameter: it takes the channel user's advisory lock, saves the
+ * conversation only if it still has the version the turn was computed from, and writes
+ * the messages, the outbox row and the effects' rows. Every value is bound; nothing is
+ * escaped by hand, and only knex's public API is used.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import pg from 'pg';
 import type { NluResult } from '../nlu/types.js';
 import type { DebtorColumns } from '../store/import.js';
 import { readMessages } from '../store/transcripts.js';
@@ -16,15 +16,6 @@ import type { DebtorRecord } from './actions.js';
 import { InvariantError, type Button, type ChannelName, type Reply } from '../core/index.js';
 
 export type Db = Knex | Knex.Transaction;
-
-/**
- * pg's escapeLiteral, without its character-by-character loop (a turn escapes a few
- * kilobytes of JSON): quotes doubled, and with backslashes an E'' literal with them doubled.
- */
-export function escapeLiteral(text: string): string {
-  const quoted = text.replace(/'/g, "''");
-  return text.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
-}
 
 export type ConversationStatus = 'open' | 'handoff' | 'closed' | 'archived';
 
@@ -95,6 +86,8 @@ export interface StoredMessage {
   buttons?: Button[];
   mediaKind?: string;
   nlu?: NluResult;
+  /** An inbound message's time by the platform (InboundMessage.at); replies have none. */
+  sentAt?: Date;
 }
 
 /**
@@ -127,272 +120,116 @@ export interface TurnWrite {
   now: Date;
 }
 
-/** A value as an SQL literal. Only for values the engine builds (numbers, dates, text, JSON). */
-export function sqlLiteral(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new InvariantError('a turn value is not a finite number', { value: v });
-    return String(v);
-  }
-  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  if (v instanceof Date) return `${escapeLiteral(v.toISOString())}::timestamptz`;
-  if (typeof v === 'object') return `${escapeLiteral(JSON.stringify(v))}::jsonb`;
-  return escapeLiteral(String(v));
-}
-
-const json = (v: unknown) => (v === undefined || v === null ? 'NULL' : `${escapeLiteral(JSON.stringify(v))}::jsonb`);
-
-const CONVERSATION_COLUMNS = [
-  'id',
-  'channel',
-  'user_id',
-  'debtor_id',
-  'portfolio_id',
-  'flow',
-  'state',
-  'context',
-  'status',
-  'tier',
-  'message_count',
-  'fallback_count',
-  'handoff_reason',
-  'close_reason',
-  'channel_ref',
-  'opened_at',
-  'last_activity_at',
-  'handoff_at',
-  'closed_at',
-] as const satisfies readonly (keyof ConversationRow)[];
-
-const CONVERSATION_TYPES = [
-  'uuid',
-  'text',
-  'text',
-  'bigint',
-  'integer',
-  'text',
-  'text',
-  'jsonb',
-  'text',
-  'text',
-  'integer',
-  'integer',
-  'text',
-  'text',
-  'jsonb',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-];
-
-/** $n of a conversation column in acuerdo_save ($2 … $20). */
-const col = (name: (typeof CONVERSATION_COLUMNS)[number]) => `$${CONVERSATION_COLUMNS.indexOf(name) + 2}`;
-
-/**
- * The turn's statements, prepared once per connection (planning them on every turn cost
- * PostgreSQL as much as running them). Values are passed with EXECUTE inside the
- * batched simple queries.
- */
-const PREPARE = [
-  `prepare acuerdo_lock(text) as select pg_advisory_xact_lock(hashtextextended($1, 0))`,
-  `prepare acuerdo_dup(text, text) as select exists (
-     select 1 from messages m where m.channel = $1 and m.external_id = $2 and m.direction = 'in') as duplicate`,
-  `prepare acuerdo_load(text, text) as select ${CONVERSATION_COLUMNS.join(', ')}, version from conversations c
-     where c.channel = $1 and c.user_id = $2 and c.status in ('open', 'handoff') for update`,
-  // $1 is new; $2-$20 the conversation; $21 the version it must still have (null: unchecked);
-  // $22-$32 the messages as arrays; $33 previous state; $34 now; $35-$38 the outbox row (null recipient: none).
-  `prepare acuerdo_save(boolean, ${CONVERSATION_TYPES.join(', ')}, bigint,
-       text[], text[], text[], text[], text[], jsonb[], text[], text[], real[], text[], jsonb[],
-       text, timestamptz, text, text, jsonb, text) as
-   with ins as (
-     insert into conversations (${CONVERSATION_COLUMNS.join(', ')})
-     select ${CONVERSATION_COLUMNS.map((c) => col(c)).join(', ')} where $1
-     returning id, version
-   ), upd as (
-     update conversations set ${CONVERSATION_COLUMNS.filter((c) => !['id', 'channel', 'user_id', 'opened_at'].includes(c))
-       .map((c) => `${c} = ${col(c)}`)
-       .join(', ')}
-     where not $1 and id = $2 and ($21::bigint is null or version = $21)
-     returning id, version
-   ), conv as (
-     select id, version from ins union all select id, version from upd
-   ), msgs as (
-     -- A stale version leaves conv empty: the NULL conversation_id aborts the whole transaction.
-     insert into messages (conversation_id, direction, author, channel, external_id, text, button_id, buttons, media_kind,
-                           intent, confidence, nlu_source, entities, previous_state, next_state, created_at)
-     select (select id from conv), d, a, $3, e, t, b, bu, mk, i, cf, ns, en, $33, $8, $34
-     from unnest($22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::jsonb[], $28::text[], $29::text[],
-                 $30::real[], $31::text[], $32::jsonb[]) as x(d, a, e, t, b, bu, mk, i, cf, ns, en)
-   ), box as (
-     insert into outbox (conversation_id, channel, recipient, kind, payload, status, next_attempt_at, created_at, updated_at, sent_at)
-     select id, $3, $35, $36, $37, $38, $34, $34, $34, case when $38 = 'sent' then $34 end from conv where $35 is not null
-     returning id
-   )
-   select (select id from box) as outbox_id, (select version from conv) as version`,
-].join(';\n');
-
-function array(values: unknown[], type: string): string {
-  return `array[${values.map((v) => (type === 'jsonb' ? json(v) : sqlLiteral(v))).join(', ')}]::${type}[]`;
-}
-
-/** EXECUTE acuerdo_save(…) for a turn. */
-function saveCall(w: TurnWrite): string {
-  const c = w.conversation;
-  const m = w.messages;
-  const args = [
-    sqlLiteral(w.isNew),
-    ...CONVERSATION_COLUMNS.map((k) => (k === 'context' || k === 'channel_ref' ? json(c[k]) : sqlLiteral(c[k]))),
-    sqlLiteral(w.expectedVersion ?? null),
-    array(m.map((x) => x.direction), 'text'),
-    array(m.map((x) => x.author), 'text'),
-    array(m.map((x) => x.externalId ?? null), 'text'),
-    array(m.map((x) => x.text ?? null), 'text'),
-    array(m.map((x) => x.buttonId ?? null), 'text'),
-    array(m.map((x) => (x.buttons?.length ? x.buttons : null)), 'jsonb'),
-    array(m.map((x) => x.mediaKind ?? null), 'text'),
-    array(m.map((x) => x.nlu?.intent ?? null), 'text'),
-    array(m.map((x) => x.nlu?.confidence ?? null), 'real'),
-    array(m.map((x) => x.nlu?.source ?? null), 'text'),
-    array(m.map((x) => x.nlu?.entities ?? null), 'jsonb'),
-    sqlLiteral(w.previousState),
-    sqlLiteral(w.now),
-    sqlLiteral(w.outbox?.recipient ?? null),
-    sqlLiteral(w.outbox?.kind ?? null),
-    json(w.outbox?.replies ?? null),
-    sqlLiteral(w.outbox?.status ?? null),
-  ];
-  return `execute acuerdo_save(${args.join(', ')})`;
-}
-
 export interface SavedTurn {
   outboxId?: number;
   /** The conversation's version after the save. */
   version: number;
 }
 
-function savedFrom(result: pg.QueryResult | undefined): SavedTurn {
-  const row = result?.rows[0] as { outbox_id: number | null; version: number } | undefined;
-  if (!row) throw new InvariantError('the turn was not saved: the save statement returned no row');
-  return { outboxId: row.outbox_id ?? undefined, version: row.version };
-}
+/** The conversation columns a turn reads, with the version it is computed from. */
+const CONVERSATION_SELECT = `select c.id, c.channel, c.user_id, c.debtor_id, c.portfolio_id, c.flow, c.state, c.context, c.status, c.tier,
+  c.message_count, c.fallback_count, c.handoff_reason, c.close_reason, c.channel_ref, c.opened_at, c.last_activity_at,
+  c.handoff_at, c.closed_at, c.version
+  from conversations c where c.channel = ? and c.user_id = ? and c.status in ('open', 'handoff')`;
 
-function saveStatements(w: TurnWrite): string[] {
+const DUPLICATE_SELECT = `select exists (select 1 from messages m where m.channel = ? and m.external_id = ? and m.direction = 'in') as duplicate`;
+
+/** The turn as acuerdo_save_turn reads it (its JSON keys are the function's contract). */
+function turnJson(w: TurnWrite): string {
   if (!w.messages.length) throw new InvariantError('a turn saves at least the inbound message', { conversationId: w.conversation.id });
-  const statements = [saveCall(w), ...w.rows.map((r) => (r.where ? updateStatement(r.table, r.values, r.where, r.parent) : insertStatement(r.table, r.values, r.parent)))];
-  // A turn without legal or business facts need not wait for the disk (see EngineOptions.durability).
-  if (!w.durable) statements.push('set local synchronous_commit to off');
-  statements.push('commit');
-  return statements;
+  const { version: _version, ...conversation } = w.conversation;
+  return JSON.stringify({
+    conversation,
+    isNew: w.isNew,
+    expectedVersion: w.expectedVersion ?? null,
+    previousState: w.previousState,
+    now: w.now,
+    durable: w.durable,
+    messages: w.messages.map((m) => ({
+      direction: m.direction,
+      author: m.author,
+      external_id: m.externalId ?? null,
+      text: m.text ?? null,
+      button_id: m.buttonId ?? null,
+      buttons: m.buttons?.length ? m.buttons : null,
+      media_kind: m.mediaKind ?? null,
+      intent: m.nlu?.intent ?? null,
+      confidence: m.nlu?.confidence ?? null,
+      nlu_source: m.nlu?.source ?? null,
+      entities: m.nlu?.entities ?? null,
+      sent_at: m.sentAt ?? null,
+    })),
+    outbox: w.outbox ?? null,
+    rows: w.rows,
+  });
 }
 
-function updateStatement(table: string, values: Record<string, unknown>, where: Record<string, unknown>, parent?: TurnRow['parent']): string {
-  const sets = Object.entries(values).map(([k, v]) => `${k} = ${sqlLiteral(v)}`);
-  if (parent) sets.push(`${parent.column} = (select a.id from agreements a where a.reference = ${sqlLiteral(parent.reference)})`);
-  const conditions = Object.entries(where).map(([k, v]) => `${k} = ${sqlLiteral(v)}`);
-  return `update ${table} set ${sets.join(', ')} where ${conditions.join(' and ')}`;
+async function saveTurn(db: Db, w: TurnWrite): Promise<SavedTurn> {
+  const { rows } = (await db.raw('select * from acuerdo_save_turn(?::jsonb)', [turnJson(w)])) as { rows: { outbox_id: string | number | null; version: number }[] };
+  const row = rows[0];
+  if (!row) throw new InvariantError('the turn was not saved: acuerdo_save_turn returned no row', { conversationId: w.conversation.id });
+  return { outboxId: row.outbox_id === null ? undefined : Number(row.outbox_id), version: row.version };
 }
 
-function insertStatement(table: string, values: Record<string, unknown>, parent?: TurnRow['parent']): string {
-  const cols = Object.keys(values);
-  const literals = cols.map((k) => sqlLiteral(values[k]));
-  if (parent) {
-    return `insert into ${table} (${parent.column}, ${cols.join(', ')}) select a.id, ${literals.join(', ')} from agreements a where a.reference = ${sqlLiteral(parent.reference)}`;
-  }
-  return `insert into ${table} (${cols.join(', ')}) values (${literals.join(', ')})`;
+/** PostgreSQL's answer when a save met a newer conversation or a unique index: read again under the lock. */
+export function isStaleTurn(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === '40001' || code === '23505';
 }
-
-/** Connections that have the turn's statements prepared. */
-const prepared = new WeakSet<pg.ClientBase>();
 
 /**
- * One turn's transaction on one pooled connection, in two round trips: BEGIN + lock +
- * load, then save + COMMIT. Statements are sent together as one simple query, so the
- * values are inlined as literals (escaped by escapeLiteral above).
+ * Where a turn reads (the actions' ports) and saves: outside any transaction for the
+ * optimistic paths, or inside the locked one. Reads take $1-style placeholders.
  */
 export class TurnSession {
-  private open = false;
-  constructor(private readonly client: pg.ClientBase) {}
+  constructor(private readonly db: Db) {}
 
-  /**
-   * Begins, takes the channel user's advisory lock, checks the delivery's id and loads
-   * the live conversation, locking its row (writers that do not take the advisory
-   * lock, such as an agent's console, wait for the turn).
-   */
-  async begin(channel: string, userId: string, messageId: string): Promise<{ conversation?: ConversationRow; duplicate: boolean }> {
-    await this.prepare();
-    // A failed fast path left its transaction open and aborted: end it in the same round trip.
-    const rollback = this.open ? ['rollback'] : [];
-    this.open = true;
-    const results = (await this.client.query(
-      [
-        ...rollback,
-        'begin',
-        `execute acuerdo_lock(${sqlLiteral(`${channel}:${userId}`)})`,
-        `execute acuerdo_dup(${sqlLiteral(channel)}, ${sqlLiteral(messageId)})`,
-        `execute acuerdo_load(${sqlLiteral(channel)}, ${sqlLiteral(userId)})`,
-      ].join(';\n'),
-    )) as unknown as pg.QueryResult[];
-    const at = rollback.length;
-    const duplicate = Boolean((results[at + 2]?.rows[0] as { duplicate?: boolean } | undefined)?.duplicate);
-    const conversation = results[at + 3]?.rows[0] as ConversationRow | undefined;
-    return { duplicate, conversation };
+  async query<T>(sql: string, params: unknown[] = [], _name?: string): Promise<T[]> {
+    if (sql.includes('?')) throw new InvariantError('turn reads use $n placeholders, not ?', { sql });
+    const bindings: unknown[] = [];
+    const text = sql.replace(/\$(\d+)/g, (_m, n: string) => {
+      bindings.push(params[Number(n) - 1]);
+      return '?';
+    });
+    return ((await this.db.raw(text, bindings as Knex.RawBinding[])) as { rows: T[] }).rows;
   }
 
-  /** Prepares the turn's statements the first time this connection is used for a turn (they outlive rollbacks). */
-  async prepare(): Promise<void> {
-    if (prepared.has(this.client)) return;
-    await this.client.query(PREPARE);
-    prepared.add(this.client);
+  /** The live conversation of a channel user, and whether this delivery was seen before. */
+  async peek(channel: string, userId: string, messageId: string): Promise<{ conversation?: ConversationRow; duplicate: boolean }> {
+    const [dup, conv] = await Promise.all([
+      this.db.raw(DUPLICATE_SELECT, [channel, messageId]) as Promise<{ rows: { duplicate: boolean }[] }>,
+      this.db.raw(CONVERSATION_SELECT, [channel, userId]) as Promise<{ rows: ConversationRow[] }>,
+    ]);
+    return { duplicate: Boolean(dup.rows[0]?.duplicate), conversation: conv.rows[0] };
   }
 
-  /** A read inside the turn (the actions' ports). Named queries are prepared once per connection. */
-  async query<T>(sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
-    return (await this.client.query({ text: sql, values: params, name })).rows as T[];
-  }
-
-  /** Saves the turn and commits. */
-  async commit(w: TurnWrite): Promise<SavedTurn> {
-    const results = (await this.client.query(saveStatements(w).join(';\n'))) as unknown as pg.QueryResult[];
-    this.open = false;
-    return savedFrom(results[0]);
-  }
-
-  /**
-   * One round trip for a turn computed from a cached conversation: begin, take the
-   * lock, save only if the row still has `w.expectedVersion`, commit. Throws (and the
-   * session rolls back) when the cache was stale or the delivery was a duplicate.
-   */
-  async saveOptimistic(channel: string, userId: string, w: TurnWrite): Promise<SavedTurn> {
-    await this.prepare();
-    this.open = true;
-    const results = (await this.client.query(
-      ['begin', `execute acuerdo_lock(${sqlLiteral(`${channel}:${userId}`)})`, ...saveStatements(w)].join(';\n'),
-    )) as unknown as pg.QueryResult[];
-    this.open = false;
-    return savedFrom(results[2]);
-  }
-
-  async end(): Promise<void> {
-    if (!this.open) return;
-    this.open = false;
-    await this.client.query('rollback');
+  /** Saves the turn: one statement (in the session's transaction, if it has one). */
+  save(w: TurnWrite): Promise<SavedTurn> {
+    return saveTurn(this.db, w);
   }
 }
 
-/** Runs `fn` on a connection of the knex pool, ending any transaction it left open. */
-export async function withTurnSession<T>(knex: Knex, fn: (session: TurnSession) => Promise<T>): Promise<T> {
-  const client = (await knex.client.acquireConnection()) as pg.ClientBase;
-  const session = new TurnSession(client);
-  try {
-    return await fn(session);
-  } finally {
-    try {
-      await session.end();
-    } finally {
-      await knex.client.releaseConnection(client);
-    }
-  }
+/** A session with no transaction of its own: each read and the save run on the pool. */
+export function optimisticSession(knex: Knex): TurnSession {
+  return new TurnSession(knex);
+}
+
+/**
+ * Runs `fn` in a transaction holding the channel user's advisory lock, with the live
+ * conversation loaded FOR UPDATE (writers that do not take the advisory lock, such as an
+ * agent's console, wait for the turn) and the delivery's id checked.
+ */
+export async function withLockedTurn<T>(
+  knex: Knex,
+  key: { channel: string; userId: string; messageId: string },
+  fn: (session: TurnSession, loaded: { conversation?: ConversationRow; duplicate: boolean }) => Promise<T>,
+): Promise<T> {
+  return knex.transaction(async (trx) => {
+    await lockChannelUser(trx, key.channel, key.userId);
+    const dup = (await trx.raw(DUPLICATE_SELECT, [key.channel, key.messageId])) as { rows: { duplicate: boolean }[] };
+    const conv = (await trx.raw(`${CONVERSATION_SELECT} for update`, [key.channel, key.userId])) as { rows: ConversationRow[] };
+    return fn(new TurnSession(trx), { duplicate: Boolean(dup.rows[0]?.duplicate), conversation: conv.rows[0] });
+  });
 }
 
 interface DebtorJoinRow extends DebtorColumns {

@@ -29,7 +29,9 @@ import {
   lockChannelUser,
   newConversation,
   portfolioPolicyRow,
-  withTurnSession,
+  isStaleTurn,
+  optimisticSession,
+  withLockedTurn,
   type ConversationRow,
   type StoredMessage,
   type Transcript,
@@ -429,7 +431,7 @@ export function createEngine(options: EngineOptions): Engine {
     }
 
     const messages: StoredMessage[] = [
-      { direction: 'in', author: 'debtor', externalId: message.messageId, text: message.text, buttonId: message.buttonId, mediaKind: message.media?.kind, nlu },
+      { direction: 'in', author: 'debtor', externalId: message.messageId, text: message.text, buttonId: message.buttonId, mediaKind: message.media?.kind, nlu, sentAt: message.at },
       ...step.replies.map((r): StoredMessage => ({ direction: 'out', author: 'bot', text: r.text, buttons: r.buttons, nlu })),
     ];
     const write: TurnWrite = {
@@ -468,41 +470,46 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   /**
-   * One turn. Fast path, one round trip: the turn is computed from this process's cached
-   * copy of the conversation (or, with none, as a new conversation) and saved under the
-   * lock only if the row is still at the cached version (or, for a new one, if no live
-   * conversation exists: the unique index says so). Otherwise — another writer, another
-   * process, a duplicate delivery, the first message after a restart — the full path:
-   * lock → load → step → save, in one transaction.
+   * One turn, optimistic first. The turn is computed from this process's cached copy of
+   * the conversation, or (with none) from an unlocked read of the live one, and saved in
+   * one statement that applies only if the row still has that version (for a new
+   * conversation, only if no live one exists: the unique index says so). When another
+   * writer got there first — an agent, the scheduler, another process — or the delivery
+   * repeats one already saved, the locked path: lock → load → step → save, in one
+   * transaction. Reads in the optimistic paths take no lock; the save takes it.
    */
   async function turn(message: InboundMessage, nlu: NluResult | undefined): Promise<TurnOutcome> {
     const key = `${message.channel}:${message.from}`;
-    return withTurnSession(knex, async (session) => {
-      const cached = cache.get(key);
-      const fast = await compute(session, cached, message, nlu);
-      try {
-        const saved = await session.saveOptimistic(message.channel, message.from, fast.write);
-        remember(key, fast.conv, saved.version);
-        return { result: fast.result, outboxId: saved.outboxId, effects: fast.step.effects, conv: fast.conv };
-      } catch (err) {
-        // The aborted transaction is rolled back by begin(), in its round trip.
-        log.debug({ err, conversationId: cached?.id }, 'fast path declined; loading the conversation');
-        cache.delete(key);
-      }
-      const loaded = await session.begin(message.channel, message.from, message.messageId);
-      if (loaded.duplicate) {
-        const c = loaded.conversation;
-        if (c) remember(key, c, c.version);
-        return {
-          effects: [],
-          result: { conversationId: c?.id ?? '', state: c?.state ?? '', replies: [], context: publicContext(c?.context ?? {}), duplicate: true, status: c?.status ?? 'closed' },
-        };
-      }
+    const reader = optimisticSession(knex);
+    const cached = cache.get(key);
+    const first = cached ? { conversation: cached, duplicate: false } : await reader.peek(message.channel, message.from, message.messageId);
+    if (first.duplicate) return duplicateOutcome(key, first.conversation);
+    const optimistic = await compute(reader, first.conversation, message, nlu);
+    try {
+      const saved = await reader.save(optimistic.write);
+      remember(key, optimistic.conv, saved.version);
+      return { result: optimistic.result, outboxId: saved.outboxId, effects: optimistic.step.effects, conv: optimistic.conv };
+    } catch (err) {
+      if (!isStaleTurn(err)) throw err;
+      log.debug({ err, conversationId: first.conversation?.id }, 'optimistic save declined; computing the turn again under the lock');
+      cache.delete(key);
+    }
+    return withLockedTurn(knex, { channel: message.channel, userId: message.from, messageId: message.messageId }, async (session, loaded) => {
+      if (loaded.duplicate) return duplicateOutcome(key, loaded.conversation);
       const t = await compute(session, loaded.conversation, message, nlu);
-      const saved = await session.commit(t.write);
+      const saved = await session.save(t.write);
       remember(key, t.conv, saved.version);
       return { result: t.result, outboxId: saved.outboxId, effects: t.step.effects, conv: t.conv };
     });
+  }
+
+  /** A delivery already handled: nothing is done and no reply is sent. */
+  function duplicateOutcome(key: string, c: ConversationRow | undefined): TurnOutcome {
+    if (c) remember(key, c, c.version);
+    return {
+      effects: [],
+      result: { conversationId: c?.id ?? '', state: c?.state ?? '', replies: [], context: publicContext(c?.context ?? {}), duplicate: true, status: c?.status ?? 'closed' },
+    };
   }
 
   /** Runs one channel user's turns in this process one after another, in arrival order. */
