@@ -101,17 +101,32 @@ export function phoneMatches(proved: string | undefined, d: IdentityFacts): bool
  * holds no answer of the kind asked (no 4 digits, no date): that is not an attempt.
  */
 export function judgeAnswer(method: AskedMethod, d: IdentityFacts, text: string, today: string): 'ok' | 'wrong' | 'unreadable' {
+  // One answer per attempt: a message listing several dates or numbers is not a right answer.
   if (method === 'fecha_expedicion') {
     const dates = issueDatesIn(text, today);
     if (!dates.length) return 'unreadable';
     const onFile = fact(d, method);
-    return onFile !== undefined && dates.includes(onFile) ? 'ok' : 'wrong';
+    return dates.length === 1 && dates[0] === onFile ? 'ok' : 'wrong';
   }
-  // "3344", "33 44", "termina en 3344", or the whole number: its last 4 digits.
-  const given = lastDigits(text.replace(/[^\d\s.\-]/g, ' ').replace(/(\d)[\s.\-]+(?=\d)/g, '$1'));
-  if (!given) return 'unreadable';
+  const given = answerDigits(text);
+  if (!given.length) return 'unreadable';
   const onFile = lastDigits(fact(d, method));
-  return onFile !== undefined && given === onFile ? 'ok' : 'wrong';
+  return given.length === 1 && given[0] === onFile ? 'ok' : 'wrong';
+}
+
+/**
+ * The last 4 digits of each number in an answer: "3344", "33 44", "termina en 3344", the
+ * whole number "300 123 3344" (digits split by single spaces, dots or dashes are one
+ * number). Numbers under 4 digits ("hace 3 años") are not answers.
+ */
+export function answerDigits(text: string): string[] {
+  const numbers = text.match(/\d+(?:[ .\-]\d+)*/g) ?? [];
+  const found = new Set<string>();
+  for (const n of numbers) {
+    const last = lastDigits(n);
+    if (last) found.add(last);
+  }
+  return [...found];
 }
 
 /**

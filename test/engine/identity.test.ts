@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
 import { createPolicySet, BUILTIN_POLICY } from '../../src/flows/policies.js';
-import { normalizeMobile, warnUnverifiedPortfolios } from '../../src/engine/identity.js';
+import { answerDigits, judgeAnswer, normalizeMobile, warnUnverifiedPortfolios } from '../../src/engine/identity.js';
 import { detectThirdParty } from '../../src/nlu/third-party.js';
 import { CARLOS, CARLOS_DIGITS, Chat, engineFixture, insertDebtor, insertPortfolio, type EngineFixture } from './support/harness.js';
 
@@ -207,6 +207,22 @@ describe('identity helpers', () => {
       assert.equal(normalizeMobile(raw), '3001234567', raw);
     }
     assert.equal(normalizeMobile('12345'), undefined);
+  });
+
+  it('reads one answer per attempt: a list of guesses is never right', () => {
+    const carlos = { phone: '573001234567', fechaExpedicion: '2005-03-15', numeroObligacion: 'TC-0009-4321' };
+    const judge = (method: 'telefono' | 'fecha_expedicion' | 'obligacion', text: string) => judgeAnswer(method, carlos, text, '2026-11-23');
+    assert.equal(judge('telefono', '4567'), 'ok');
+    assert.equal(judge('telefono', 'los ultimos son 45 67'), 'ok');
+    assert.equal(judge('telefono', 'termina en 4567, lo tengo hace 3 años'), 'ok');
+    assert.equal(judge('telefono', '300 123 4567'), 'ok');
+    assert.equal(judge('telefono', '1111 o 4567'), 'wrong', 'two guesses in one message');
+    assert.equal(judge('telefono', '45'), 'unreadable');
+    assert.equal(judge('obligacion', '4321'), 'ok');
+    assert.equal(judge('fecha_expedicion', '15 de marzo de 2005'), 'ok');
+    assert.equal(judge('fecha_expedicion', '14/03/2005 o 15/03/2005'), 'wrong');
+    assert.equal(judge('fecha_expedicion', 'no me acuerdo'), 'unreadable');
+    assert.deepEqual(answerDigits('1111, 2222 y 3333'), ['1111', '2222', '3333']);
   });
 
   it('detects third parties in many wordings, and not debtors talking about their family', () => {
