@@ -44,7 +44,7 @@ import { bogotaDate } from '../core/index.js';
 import { readSignals, signalVariables } from './signals.js';
 import { detectThirdParty } from '../nlu/index.js';
 import { LOCKOUT_WINDOW_MS, normalizeMobile } from './identity.js';
-import { checkContactWindow } from '../compliance/contact-window.js';
+import { checkContactWindow, revokeChannel } from '../compliance/index.js';
 import type { Effect } from './effects.js';
 import type { Outbox } from './outbox.js';
 import { DEFAULT_MAX_STEPS, renderMessages, runTurn } from './runner.js';
@@ -503,6 +503,22 @@ export function createEngine(options: EngineOptions): Engine {
     });
   }
 
+  /**
+   * A revocation takes effect at once (Ley 2300 art. 2): the turn recorded the opt-out;
+   * the compliance module's revokeChannel (idempotent: it finds that record) cancels every
+   * campaign message, reminder or warning still queued for this person on this channel.
+   * Should this process die first, the outbox's last look before sending cancels them.
+   */
+  async function cancelQueuedContacts(conv: ConversationRow, message: InboundMessage): Promise<void> {
+    try {
+      await knex.transaction((trx) =>
+        revokeChannel(trx, { channel: message.channel, userId: message.from, debtorId: conv.debtor_id, conversationId: conv.id, message: message.text ?? null, at: clock.now() }),
+      );
+    } catch (err) {
+      log.error({ err, conversationId: conv.id }, 'could not cancel the queued messages of a revoked channel now; the outbox will cancel them before sending');
+    }
+  }
+
   /** A delivery already handled: nothing is done and no reply is sent. */
   function duplicateOutcome(key: string, c: ConversationRow | undefined): TurnOutcome {
     if (c) remember(key, c, c.version);
@@ -552,6 +568,7 @@ export function createEngine(options: EngineOptions): Engine {
         }
         const { result, outboxId, effects, conv } = outcome;
         if (conv) countEffects(effects, conv);
+        if (conv && effects.some((e) => e.kind === 'opt_out')) await cancelQueuedContacts(conv, message);
         for (const e of effects) {
           if (e.kind !== 'record_agreement' || !options.afterAgreement) continue;
           await options.afterAgreement({ reference: e.reference, ...(e.replaces !== undefined ? { replaces: e.replaces } : {}) }).catch((err: unknown) =>

@@ -190,8 +190,11 @@ describe('lifecycle with the engine', function () {
       assert.equal(stop.state, 'no_contactar');
       assert.match(telegram.textsTo('tg-carlos').join('\n'), /No le volveremos a escribir por este medio/);
       assert.ok(await db.knex('opt_outs').where({ channel: 'telegram', user_id: 'tg-carlos', kind: 'no_contactar' }).first());
+      // The revocation takes effect at once: the queued opening is cancelled by the turn, not at 07:00.
+      const cancelled = await db.knex('outbox').where({ kind: 'campaign' }).first();
+      assert.deepEqual([cancelled.status, cancelled.last_error, cancelled.updated_at.getTime()], ['failed', 'cancelled: canal_revocado', clock.now().getTime()]);
 
-      // 07:00: the worker's last look cancels the opening.
+      // 07:00: nothing goes out.
       clock.set(bog('2026-03-04T07:00'));
       await outbox.runOnce();
       await outbox.idle();
