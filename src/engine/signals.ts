@@ -8,8 +8,8 @@
  * the compliance module's detector (`pide_baja`), never on a low-confidence guess. So each
  * detector errs on the side of "not sure": the flow then asks.
  */
-import { detectComplianceRequests } from '../compliance/opt-outs.js';
-import type { NluResult } from '../nlu/types.js';
+import { detectComplianceRequests } from '../compliance/index.js';
+import type { NluResult } from '../nlu/index.js';
 
 /** The questions the flow answers wherever the conversation is, then resumes. */
 export const QUESTIONS = ['como_pagar', 'referencia', 'paz_y_salvo', 'centrales', 'si_no_pago', 'horario', 'quien_escribe', 'fecha'] as const;
