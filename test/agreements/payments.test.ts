@@ -180,6 +180,10 @@ describe('payments and broken promises', () => {
       queueNotice(trx, { agreementId: wa, installmentId: null, kind: 'paz_y_salvo', now: clock.now(), templateLanguage: 'es_CO', facts: { name: 'ANA', reference: 'AC-X', link: 'https://x', code: 'PYS-AAAA-AAAA' } }),
     );
     assert.equal(second.status, 'deferred');
+    // The paz y salvo template carries the PDF as its DOCUMENT header.
+    const pys = await knex('outbox').where({ id: second.status === 'deferred' ? second.outboxId : 0 }).first();
+    assert.deepEqual(pys.payload[0].template.components, [{ type: 'header', parameters: [{ type: 'document', document: { link: 'https://x', filename: 'paz-y-salvo-PYS-AAAA-AAAA.pdf' } }] }]);
+    assert.equal(pys.payload[0].template.name, 'acuerdo_paz_y_salvo');
   });
 
   it('a failed reprogramming declares the agreement incumplido when asked to', async () => {
