@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { AcuerdoError, safeEqual, type SecretStore } from '../../src/core/index.js';
+import { InvariantError, safeEqual, type SecretStore } from '../../src/core/index.js';
 
 /**
  * Anonymous visitors. A visitor id is 128 random bits; the widget keeps it as a token
@@ -49,6 +49,6 @@ export const SECRET_SETTING = 'webchat.secret';
 export async function loadWebchatSecret(secrets: SecretStore, configured: string | undefined): Promise<{ secret: string; source: 'config' | 'database' }> {
   if (configured) return { secret: configured, source: 'config' };
   const stored = await secrets.getOrCreate(SECRET_SETTING, () => crypto.randomBytes(32).toString('base64url'));
-  if (stored.length < 32) throw new AcuerdoError(`the stored secret ${SECRET_SETTING} is not usable (too short)`);
+  if (stored.length < 32) throw new InvariantError(`the stored secret ${SECRET_SETTING} is not usable (too short)`, { key: SECRET_SETTING });
   return { secret: stored, source: 'database' };
 }

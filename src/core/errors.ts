@@ -134,3 +134,26 @@ export class JobDefinitionError extends AcuerdoError {
     super(message);
   }
 }
+
+/** A channel handed the engine a message it cannot take (unknown channel, no sender or id). */
+export class InvalidMessageError extends AcuerdoError {
+  override name = 'InvalidMessageError';
+  constructor(
+    message: string,
+    readonly field: 'channel' | 'from' | 'messageId',
+  ) {
+    super(message);
+  }
+}
+
+/** The embedded PostgreSQL server could not be set up or started; `dataDir` says where. */
+export class DatabaseStartError extends AcuerdoError {
+  override name = 'DatabaseStartError';
+  constructor(
+    message: string,
+    readonly dataDir: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AcuerdoError } from '../core/index.js';
+import { AcuerdoError, UsageError } from '../core/index.js';
 import {
   DEFAULT_FEATURES,
   DEFAULT_SMOOTHING,
@@ -217,7 +217,7 @@ export function crossValidate(
   options: { folds?: number; seed?: number; features?: FeatureOptions; smoothing?: number } = {},
 ): CrossValidationResult {
   const k = options.folds ?? 5;
-  if (k < 2) throw new AcuerdoError('cross-validation needs at least 2 folds');
+  if (k < 2) throw new UsageError('cross-validation needs at least 2 folds', 'folds');
   const folds = stratifiedFolds(examples, k, options.seed ?? 42);
   const outOfFold: { example: LabelledText; model: IntentModel; raw: ReturnType<IntentModel['rawScores']> }[] = [];
   for (let f = 0; f < k; f++) {

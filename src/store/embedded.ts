@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { AcuerdoError } from '../core/index.js';
+import { DatabaseStartError } from '../core/index.js';
 import type { Logger } from '../log.js';
 
 const execFileAsync = promisify(execFile);
@@ -141,7 +141,7 @@ async function initialise(bin: Binaries, pgDir: string, log: Logger): Promise<vo
     log.debug({ initdb: stdout.trim() }, 'initdb');
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new AcuerdoError(`initdb failed in ${pgDir}: ${e.stderr?.trim() || e.message}`, { cause: err });
+    throw new DatabaseStartError(`initdb failed in ${pgDir}: ${e.stderr?.trim() || e.message}`, pgDir, { cause: err });
   } finally {
     await fs.unlink(pwFile).catch(() => undefined);
   }
@@ -197,8 +197,9 @@ export async function ensureEmbeddedPostgres(options: {
       port = await runningPostmasterPort(pgDir);
       if (port === undefined || !(await canConnect(port))) {
         const tail = await fs.readFile(path.join(pgDir, 'server.log'), 'utf8').catch(() => '');
-        throw new AcuerdoError(
+        throw new DatabaseStartError(
           `Could not start the embedded PostgreSQL in ${pgDir}: ${(err as Error).message}\n${tail.split('\n').slice(-8).join('\n')}`,
+          pgDir,
           { cause: err },
         );
       }

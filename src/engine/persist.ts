@@ -1,0 +1,91 @@
+/**
+ * Persist: one turn decided and saved, optimistic first. The turn is decided from this
+ * process's cached copy of the conversation, or (with none) from an unlocked read of the
+ * live one, and saved in one statement that applies only if the row still has that
+ * version (for a new conversation, only if no live one exists: the unique index says
+ * so). When another writer got there first — an agent, the scheduler, another process —
+ * or the delivery repeats one already saved, the locked path: lock → load → decide →
+ * save, in one transaction. Reads on the optimistic paths take no lock; the save does.
+ */
+import type { InboundMessage } from '../core/index.js';
+import type { Logger } from '../log.js';
+import type { NluResult } from '../nlu/index.js';
+import type { Knex } from '../store/index.js';
+import { isStaleTurn, optimisticSession, withLockedTurn, type ConversationRow, type TurnSession } from './conversations.js';
+import { publicContext, type Decision } from './decide.js';
+import type { Effect } from './effects.js';
+import type { EngineTurnResult } from './engine.js';
+
+/** Live conversations kept in memory per process for the one-round-trip path. */
+const CACHE_SIZE = 5_000;
+
+export interface TurnOutcome {
+  result: EngineTurnResult;
+  outboxId?: number;
+  effects: Effect[];
+  conv?: ConversationRow;
+}
+
+export interface TurnPersister {
+  turn(message: InboundMessage, nlu: NluResult | undefined): Promise<TurnOutcome>;
+  /** Forgets the cached conversation of a channel user (another writer closed it). */
+  forget(channel: string, userId: string): void;
+}
+
+export function createTurnPersister(deps: {
+  knex: Knex;
+  log: Logger;
+  decide: (session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined) => Promise<Decision>;
+}): TurnPersister {
+  const { knex, log, decide } = deps;
+  /** Live conversations as this process last saved them, by "channel:user" (most recent last). */
+  const cache = new Map<string, ConversationRow>();
+
+  /** Remembers a live conversation as saved, or forgets a closed one. */
+  function remember(key: string, conv: ConversationRow, version: number): void {
+    cache.delete(key);
+    if (conv.status === 'closed' || conv.status === 'archived') return;
+    cache.set(key, { ...conv, version });
+    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  }
+
+  /** A delivery already handled: nothing is done and no reply is sent. */
+  function duplicateOutcome(key: string, c: ConversationRow | undefined): TurnOutcome {
+    if (c) remember(key, c, c.version);
+    return {
+      effects: [],
+      result: { conversationId: c?.id ?? '', state: c?.state ?? '', replies: [], context: publicContext(c?.context ?? {}), duplicate: true, status: c?.status ?? 'closed' },
+    };
+  }
+
+  function saved(key: string, d: Decision, s: { outboxId?: number; version: number }): TurnOutcome {
+    remember(key, d.conv, s.version);
+    return { result: d.result, outboxId: s.outboxId, effects: d.step.effects, conv: d.conv };
+  }
+
+  return {
+    async turn(message, nlu) {
+      const key = `${message.channel}:${message.from}`;
+      const reader = optimisticSession(knex);
+      const cached = cache.get(key);
+      const first = cached ? { conversation: cached, duplicate: false } : await reader.peek(message.channel, message.from, message.messageId);
+      if (first.duplicate) return duplicateOutcome(key, first.conversation);
+      const optimistic = await decide(reader, first.conversation, message, nlu);
+      try {
+        return saved(key, optimistic, await reader.save(optimistic.write));
+      } catch (err) {
+        if (!isStaleTurn(err)) throw err;
+        log.debug({ err, conversationId: first.conversation?.id }, 'optimistic save declined; deciding the turn again under the lock');
+        cache.delete(key);
+      }
+      return withLockedTurn(knex, { channel: message.channel, userId: message.from, messageId: message.messageId }, async (session, loaded) => {
+        if (loaded.duplicate) return duplicateOutcome(key, loaded.conversation);
+        const d = await decide(session, loaded.conversation, message, nlu);
+        return saved(key, d, await session.save(d.write));
+      });
+    },
+    forget(channel, userId) {
+      cache.delete(`${channel}:${userId}`);
+    },
+  };
+}
