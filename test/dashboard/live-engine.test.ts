@@ -47,6 +47,8 @@ describe('operations with the real engine: handoff from the dashboard to the deb
   const problems: string[] = [];
 
   const say = async (text: string, from = debtor) => {
+    // A debtor types at human speed: each message a few seconds after the last, by the service's clock.
+    clock.advance(5_000);
     const message: InboundMessage = { channel: 'telegram', from, messageId: `tg-${++n}`, text, at: clock.now() };
     const result = await engine.handle(message);
     await outbox.idle();
@@ -161,7 +163,7 @@ describe('operations with the real engine: handoff from the dashboard to the deb
   it('counts the turns in the metrics JSON, with the NLU sources', async () => {
     const res = await adminFetch(base, '/api/v1/admin/metrics');
     const m = s.metricsSchema.parse(await res.json());
-    assert.equal(m.summary.total_requests, 5);
+    assert.equal(m.summary.total_requests, 6, 'hola, the cédula, the 4 digits, the request for a person, the wait, the question after the return');
     assert.equal(m.summary.errors, 0);
     assert.ok(m.system_usage.cedula! > 0, JSON.stringify(m.system_usage));
     assert.ok(m.summary.avg_response_time_ms > 0);
