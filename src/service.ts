@@ -17,9 +17,9 @@ import { observeLlmCalls, observeTurns, startOps, tierOfTimeouts } from './ops/i
 import { loadChannels, type ChannelAdapter } from '../channels/index.js';
 import { templateAwareOutbound } from './campaigns/index.js';
 import { recheckBeforeSend } from './compliance/index.js';
-import { createLifecycleScheduler, type Scheduler } from './scheduler/index.js';
+import { agreementJobs, createLifecycleScheduler, type Scheduler } from './scheduler/index.js';
 import { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './http/scheduler-routes.js';
-import { agreementJobs, createAgreementsService, createLinkSigner, createMercadoPagoProvider } from './agreements/index.js';
+import { createAgreementsService, createLinkSigner, createMercadoPagoProvider } from './agreements/index.js';
 import { createAgreementsRouter } from './http/agreements-routes.js';
 import { randomBytes } from 'node:crypto';
 

@@ -7,7 +7,7 @@
  */
 import { PDFDocument, StandardFonts, rgb } from 'pdf-lib';
 import { formatDate, formatMoney, titleCase } from '../flows/index.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { bogotaDate } from '../core/index.js';
 
 export interface CertificateData {

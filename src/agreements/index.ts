@@ -9,8 +9,6 @@ export { recordPayment, maskCedula, cancelPendingNotices, type IncomingPayment, 
 export { importPayments, parsePaymentsCsv, parseBankDate, type PaymentImportResult, type BankPaymentRow } from './payments-import.js';
 export { noticeContent, queueNotice, NOTICE_KINDS, NOTICE_TEMPLATES, type NoticeKind } from './notices.js';
 export {
-  agreementJobs,
-  AGREEMENT_JOBS,
   declareBroken,
   processBrokenPromises,
   processReminders,

@@ -11,8 +11,7 @@
  */
 import type { Policy } from '../flows/index.js';
 import { addDays, bogotaDate } from '../core/index.js';
-import type { Knex } from '../store/db.js';
-import type { Job, JobContext } from '../scheduler/scheduler.js';
+import type { Knex } from '../store/index.js';
 import { queueNotice, type NoticeKind } from './notices.js';
 import { paymentInstructions } from './payment-instructions.js';
 import { cancelPendingNotices } from './payments.js';
@@ -267,30 +266,4 @@ function reprogramInTransaction(knex: Knex, agreementId: number, plan: Reprogram
       .update({ status: 'done' });
     return { status: 'ok', agreementId: newId, reference, total, installmentAmount };
   });
-}
-
-export const AGREEMENT_JOBS = { status: 'agreement-status', reminders: 'agreement-reminders', brokenPromises: 'broken-promises' } as const;
-
-/** The three agreement jobs, with the scheduler's advisory locks and run records. */
-export function agreementJobs(deps: LifecycleDeps): Job[] {
-  return [
-    {
-      name: AGREEMENT_JOBS.status,
-      schedule: '15 0 * * *',
-      description: 'daily 00:15: installments past due and unpaid become vencida',
-      run: (ctx: JobContext) => updateInstallmentStatuses(ctx.knex, ctx.now),
-    },
-    {
-      name: AGREEMENT_JOBS.reminders,
-      schedule: '0 9 * * *',
-      description: 'daily 09:00: payment reminders N days before each due date and on the day, through the compliance guard',
-      run: (ctx: JobContext) => processReminders(ctx.knex, ctx.now, deps),
-    },
-    {
-      name: AGREEMENT_JOBS.brokenPromises,
-      schedule: '0 10 * * *',
-      description: 'daily 10:00: follow-up D days after a missed due date; incumplido (supervisor queue) after E days',
-      run: (ctx: JobContext) => processBrokenPromises(ctx.knex, ctx.now, deps),
-    },
-  ];
 }

@@ -8,10 +8,10 @@
  * One notice per installment and kind: agreement_notices remembers what was queued.
  */
 // outbound.js directly: compliance/index.js loaded before the engine meets an import cycle (engine/signals → compliance/opt-outs).
-import { queueUnprompted } from '../compliance/outbound.js';
+import { queueUnprompted } from '../compliance/index.js';
 import { InvariantError, type Reply } from '../core/index.js';
 import { firstName, formatDate, formatMoney } from '../flows/index.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 
 export const NOTICE_KINDS = ['recordatorio_previo', 'recordatorio_vencimiento', 'seguimiento', 'paz_y_salvo'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];

@@ -11,8 +11,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ImportError, type RowProblem } from '../core/index.js';
-import type { Knex } from '../store/db.js';
-import { decodeSpreadsheet, detectDelimiter, normalizeCedula, parseAmount } from '../store/import.js';
+import type { Knex } from '../store/index.js';
+import { decodeSpreadsheet, detectDelimiter, normalizeCedula, parseAmount } from '../store/index.js';
 import { recordPayment } from './payments.js';
 
 export interface BankPaymentRow {

@@ -8,7 +8,7 @@
  * Everything happens in the caller's transaction.
  */
 import { randomBytes } from 'node:crypto';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { bogotaDate, InvariantError } from '../core/index.js';
 import { installmentStatus } from './schedule.js';
 

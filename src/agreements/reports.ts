@@ -3,7 +3,7 @@
  * schedule and payments, the payments no agreement matched, and the dashboard's
  * figures (promises kept, amount recovered by portfolio and month, the broken-promise queue).
  */
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { bogotaDate } from '../core/index.js';
 
 export async function agreementDetail(knex: Knex, id: number): Promise<Record<string, unknown> | undefined> {

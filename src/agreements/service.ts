@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
-import type { Knex } from '../store/db.js';
+import type { Knex } from '../store/index.js';
 import { bogotaDate } from '../core/index.js';
 import { loadCertificate, renderCertificatePdf, type CertificateData } from './certificate.js';
 import type { LinkSigner } from './links.js';

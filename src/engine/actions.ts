@@ -3,11 +3,11 @@
  * only) and returns its outcome, the context values it sets and the effects the
  * engine must apply. None of them writes.
  */
-import type { ActionName } from '../flows/catalog.js';
-import type { Scope } from '../flows/expression.js';
-import { formatMoney } from '../flows/format.js';
-import type { Policy } from '../flows/policies.js';
-import { paymentInstructions } from '../agreements/payment-instructions.js';
+import type { ActionName } from '../flows/index.js';
+import type { Scope } from '../flows/index.js';
+import { formatMoney } from '../flows/index.js';
+import type { Policy } from '../flows/index.js';
+import { paymentInstructions } from '../agreements/index.js';
 import { addBusinessDays, addDays, daysBetween, isBusinessDay } from '../core/index.js';
 import type { ActionPorts, ActionRequest, ActionResult, ActiveAgreement } from './action-ports.js';
 import { IDENTITY_ACTIONS } from './identity-actions.js';

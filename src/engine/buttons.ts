@@ -3,7 +3,7 @@
  * rendered as a numbered list by core's renderNumberedOptions; read back here ("1",
  * "la 2", or the button's text).
  */
-import { foldText } from '../flows/format.js';
+import { foldText } from '../flows/index.js';
 import type { Button, Reply } from '../core/index.js';
 
 export { renderNumberedOptions } from '../core/index.js';

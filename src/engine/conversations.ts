@@ -9,9 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { NluResult } from '../nlu/types.js';
-import type { DebtorColumns } from '../store/import.js';
-import { readMessages } from '../store/transcripts.js';
+import type { NluResult } from '../nlu/index.js';
+import type { DebtorColumns } from '../store/index.js';
+import { readMessages } from '../store/index.js';
 import type { DebtorRecord } from './actions.js';
 import { InvariantError, type Button, type ChannelName, type Reply } from '../core/index.js';
 

@@ -4,14 +4,13 @@
  * the effects' rows. Reads through the turn's ports; writes nothing.
  */
 import { checkContactWindow } from '../compliance/index.js';
-import type { ChannelName, Clock, InboundMessage } from '../core/index.js';
+import type { ChannelName, Clock, InboundMessage, TurnResult } from '../core/index.js';
 import type { Flow } from '../flows/index.js';
 import type { Logger } from '../log.js';
 import { detectThirdParty, type NluResult } from '../nlu/index.js';
 import { runAction } from './actions.js';
 import { newConversation, type ConversationRow, type StoredMessage, type TurnSession, type TurnWrite } from './conversations.js';
 import { effectRows } from './effect-rows.js';
-import type { EngineTurnResult } from './engine.js';
 import { normalizeMobile } from './identity.js';
 import { runTurn, type StepResult } from './runner.js';
 import { readSignals, signalVariables } from './signals.js';
@@ -22,6 +21,15 @@ export function publicContext(context: Record<string, unknown>): Record<string, 
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(context)) if (!k.startsWith('_')) out[k] = v;
   return out;
+}
+
+/** What the shell and tests see beyond the channel contract. */
+export interface EngineTurnResult extends TurnResult {
+  previousState?: string;
+  nlu?: NluResult;
+  status: ConversationRow['status'];
+  /** The states entered this turn and the rule that fired, for the shell and the logs. */
+  trace?: { path: string[]; matched: string };
 }
 
 export interface Decision {

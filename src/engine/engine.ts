@@ -24,7 +24,8 @@ import { createTurnPersister } from './persist.js';
 import { DEFAULT_MAX_STEPS, renderMessages } from './runner.js';
 import { createTurnPorts } from './turn-ports.js';
 
-export { publicContext } from './decide.js';
+export { publicContext, type EngineTurnResult } from './decide.js';
+import type { EngineTurnResult } from './decide.js';
 
 export interface EngineOptions {
   knex: Knex;
@@ -70,15 +71,6 @@ export interface EngineOptions {
    *   stays consistent; the conversation resumes one step back).
    */
   durability?: 'effects' | 'all';
-}
-
-/** What the shell and tests see beyond the channel contract. */
-export interface EngineTurnResult extends TurnResult {
-  previousState?: string;
-  nlu?: NluResult;
-  status: ConversationRow['status'];
-  /** The states entered this turn and the rule that fired, for the shell and the logs. */
-  trace?: { path: string[]; matched: string };
 }
 
 export interface Engine extends MessageHandler {

@@ -25,12 +25,12 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { FlowDefinitionError, ManualClock } from '../core/index.js';
-import { InvalidFlowError } from '../flows/loader.js';
-import type { PolicySet } from '../flows/policies.js';
-import { YamlSource } from '../flows/source.js';
-import type { Flow } from '../flows/types.js';
+import { InvalidFlowError } from '../flows/index.js';
+import type { PolicySet } from '../flows/index.js';
+import { YamlSource } from '../flows/index.js';
+import type { Flow } from '../flows/index.js';
 import type { Logger } from '../log.js';
-import type { Understander } from '../nlu/types.js';
+import type { Understander } from '../nlu/index.js';
 import { createEngine, type EngineTurnResult } from './engine.js';
 import { CHANNELS, type ChannelName } from '../core/index.js';
 

@@ -11,7 +11,7 @@
 import type { Knex } from 'knex';
 import type { PolicySet, VerificationMethod } from '../flows/index.js';
 import type { Logger } from '../log.js';
-import { issueDatesIn, lastDigits } from '../store/identity-columns.js';
+import { issueDatesIn, lastDigits } from '../store/index.js';
 
 /** The context key of the verification state (engine-private: `_` keys never leave the engine). */
 export const IDENTITY_KEY = '_identidad';

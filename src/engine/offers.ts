@@ -6,8 +6,8 @@
  * the cash offer, Oferta_2 the lowest cash amount the bank accepts, Hasta_N_cuotas the
  * total payable in up to N installments. Otherwise the policy decides.
  */
-import { formatMoney } from '../flows/format.js';
-import type { Policy } from '../flows/policies.js';
+import { formatMoney } from '../flows/index.js';
+import type { Policy } from '../flows/index.js';
 
 export interface DebtorFigures {
   saldoTotal: number;

@@ -13,7 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { ChannelApiError, type Clock, type DeliveryStatusUpdate } from '../core/index.js';
-import { UNPROMPTED_KINDS } from '../compliance/guard.js';
+import { UNPROMPTED_KINDS } from '../compliance/index.js';
 import type { Logger } from '../log.js';
 import { outboxDepth, outboxFailures, messagesTotal } from '../metrics.js';
 import type { Db } from './conversations.js';

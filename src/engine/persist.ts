@@ -12,9 +12,8 @@ import type { Logger } from '../log.js';
 import type { NluResult } from '../nlu/index.js';
 import type { Knex } from '../store/index.js';
 import { isStaleTurn, optimisticSession, withLockedTurn, type ConversationRow, type TurnSession } from './conversations.js';
-import { publicContext, type Decision } from './decide.js';
+import { publicContext, type Decision, type EngineTurnResult } from './decide.js';
 import type { Effect } from './effects.js';
-import type { EngineTurnResult } from './engine.js';
 
 /** Live conversations kept in memory per process for the one-round-trip path. */
 const CACHE_SIZE = 5_000;

@@ -9,13 +9,13 @@
  * escalates. A new conversation enters the start state first; its first message is
  * then read in the start state, without a fallback answer (the greeting already asks).
  */
-import { actionSpec, ENTITY_NAMES, type ActionName } from '../flows/catalog.js';
-import type { Scope } from '../flows/expression.js';
-import { foldText } from '../flows/format.js';
-import { renderTemplate, resolveSetValue } from '../flows/template.js';
-import type { Flow, MessageDef, RuleDef, StateDef } from '../flows/types.js';
+import { actionSpec, ENTITY_NAMES, type ActionName } from '../flows/index.js';
+import type { Scope } from '../flows/index.js';
+import { foldText } from '../flows/index.js';
+import { renderTemplate, resolveSetValue } from '../flows/index.js';
+import type { Flow, MessageDef, RuleDef, StateDef } from '../flows/index.js';
 import type { Logger } from '../log.js';
-import type { NluResult } from '../nlu/types.js';
+import type { NluResult } from '../nlu/index.js';
 import type { ActionRequest, ActionResult } from './actions.js';
 import { matchButton } from './buttons.js';
 import type { Effect } from './effects.js';

@@ -96,3 +96,5 @@ export function loadFlowCatalog(dir: string = DEFAULT_FLOWS_DIR): FlowCatalog {
   }
   return { flows, policies };
 }
+export { actionSpec } from './catalog.js';
+export { YamlSource } from './source.js';

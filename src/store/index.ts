@@ -3,3 +3,5 @@ export { createKnex, migrateLatest, migrateRollback, migrationStatus, openDataba
 export { loadDemoDataIfEmpty } from './demo.js';
 export { importPortfolio } from './import.js';
 export { readMessages } from './transcripts.js';
+export { issueDatesIn, lastDigits } from './identity-columns.js';
+export { decodeSpreadsheet, detectDelimiter, normalizeCedula, parseAmount, type DebtorColumns } from './import.js';

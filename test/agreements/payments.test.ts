@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import {
-  agreementJobs,
   agreementsOverview,
   createAgreementsService,
   newAgreementReference,
@@ -20,7 +19,7 @@ import {
 import { ImportError, ManualClock } from '../../src/core/index.js';
 import { BUILTIN_POLICY } from '../../src/flows/index.js';
 import { createAgreementsRouter } from '../../src/http/agreements-routes.js';
-import { Scheduler } from '../../src/scheduler/index.js';
+import { agreementJobs, Scheduler } from '../../src/scheduler/index.js';
 import { createLogger } from '../../src/log.js';
 import type { Knex } from '../../src/store/db.js';
 import { bog } from '../compliance/seed.js';

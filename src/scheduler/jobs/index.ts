@@ -17,6 +17,7 @@ export {
   type TimeoutJobDeps,
   type TimeoutSummary,
 } from './conversation-timeouts.js';
+export { AGREEMENT_JOBS, agreementJobs } from './agreement-jobs.js';
 export { archiveConversations, archiveJob, cleanUp, metricsRollupJob, retentionJob, rollUpMetrics, ROLLUP_DAYS, type RetentionSettings } from './maintenance.js';
 
 export interface LifecycleJobDeps extends TimeoutJobDeps {
