@@ -39,7 +39,7 @@ describe('dependency rules (npm run lint:deps)', function () {
       path.join(fixtureDir, 'index.ts'),
       "import knex from 'knex';\nimport { enqueueReplies } from '../../src/engine/outbox.js';\nexport const reach = [knex, enqueueReplies];\n",
     );
-    const { code, out } = await cruise(['channels/lint-fixture']);
+    const { code, out } = await cruise(['channels/lint-fixture']).finally(() => fs.rm(fixtureDir, { recursive: true, force: true }));
     assert.notEqual(code, 0);
     assert.match(out, /channels-never-database: channels\/lint-fixture\/index\.ts → node_modules\/knex\//);
     assert.match(out, /channels-only-core: channels\/lint-fixture\/index\.ts → src\/engine\/outbox\.ts/);
@@ -47,7 +47,7 @@ describe('dependency rules (npm run lint:deps)', function () {
 
   it('refuse a core module that imports the rest of src', async () => {
     await fs.writeFile(coreFixture, "import { createEngine } from '../engine/index.js';\nexport const engine = createEngine;\n");
-    const { code, out } = await cruise(['src/core/lint-fixture.ts']);
+    const { code, out } = await cruise(['src/core/lint-fixture.ts']).finally(() => fs.rm(coreFixture, { force: true }));
     assert.notEqual(code, 0);
     assert.match(out, /core-imports-nothing-of-ours: src\/core\/lint-fixture\.ts → src\/engine\/index\.ts/);
   });

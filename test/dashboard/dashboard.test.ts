@@ -1,4 +1,4 @@
-import { testClock } from '../support/ports.js';
+import { TEST_NOW, testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -26,10 +26,12 @@ describe('supervisor dashboard at /admin, in headless Chromium', function () {
   before(async () => {
     db = await freshDatabase();
     ids = await seed(db.knex);
-    outbox = createOutbox({ knex: db.knex, log, clock: testClock() });
+    // One clock for the outbox and the operations side, as the service has: half a minute after the seed.
+    const clock = testClock(new Date(Date.parse(TEST_NOW) + 30_000));
+    outbox = createOutbox({ knex: db.knex, log, clock });
     webchat = new RecordingChannel('webchat');
     outbox.registerChannel(webchat);
-    app = await startOpsApp(db.knex, { dispatch: (outboxIds) => outbox.dispatch(outboxIds) });
+    app = await startOpsApp(db.knex, { clock, dispatch: (outboxIds) => outbox.dispatch(outboxIds) });
     browser = await chromium.launch({ ...CHROMIUM, headless: true });
     context = await browser.newContext({ acceptDownloads: true, locale: 'es-CO', timezoneId: 'America/Bogota' });
     page = await context.newPage();
