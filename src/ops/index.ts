@@ -64,7 +64,7 @@ export interface Ops {
  */
 export async function startOps(options: OpsOptions): Promise<Ops> {
   const { knex, config, log, clock } = options;
-  const settings = new SettingsStore({ knex, config, log, refreshMs: options.settingsRefreshMs });
+  const settings = new SettingsStore({ knex, config, log, clock, refreshMs: options.settingsRefreshMs });
   await settings.start();
   const turnStats = new TurnStats({
     knex,

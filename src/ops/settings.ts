@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Config } from '../core/index.js';
+import type { Clock, Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { NluSettings } from '../nlu/index.js';
 import type { Knex } from '../store/index.js';
@@ -164,6 +164,8 @@ export interface SettingsStoreOptions {
   log: Logger;
   /** How often to pick up changes other instances made; default 5 s. 0 never polls. */
   refreshMs?: number;
+  /** The service's clock: when an update was made (updated_at). */
+  clock: Clock;
 }
 
 /**
@@ -174,7 +176,7 @@ export interface SettingsStoreOptions {
 export class SettingsStore {
   private snapshot: SettingsSnapshot;
   private timer: NodeJS.Timeout | undefined;
-  /** The stored row's version (its updated_at to the microsecond) that `snapshot` reflects. */
+  /** The stored row's revision that `snapshot` reflects. */
   private version: string | null = null;
   private readonly listeners = new Set<(settings: RuntimeSettings) => void>();
   private readonly knex: Knex;
@@ -230,8 +232,8 @@ export class SettingsStore {
   async refresh(): Promise<SettingsSnapshot> {
     const row = (await this.knex('settings')
       .where({ key: SETTINGS_KEY })
-      .first('value', 'updated_at', this.knex.raw('updated_at::text as version'))) as { value: Overrides; updated_at: Date; version: string } | undefined;
-    // The text form keeps microseconds: two updates in one millisecond are still told apart.
+      .first('value', 'updated_at', this.knex.raw('revision::text as version'))) as { value: Overrides; updated_at: Date; version: string } | undefined;
+    // The revision counts updates: every change is told apart, however close in time.
     const version = row?.version ?? null;
     if (version === this.version) return this.snapshot;
     this.version = version;
@@ -262,12 +264,12 @@ export class SettingsStore {
       const overrides = applyUpdate(row?.value ?? {}, update.data as Overrides);
       const parsed = runtimeSettingsSchema.safeParse(merge(this.defaults, overrides));
       if (!parsed.success) throw new SettingsValidationError(issuesOf(parsed.error));
-      // clock_timestamp, not now(): the time this update got the lock, so versions follow the order of updates.
+      // Under the lock: the revision follows the order of updates; updated_at is the clock's.
       const [saved] = (await trx('settings')
-        .insert({ key: SETTINGS_KEY, value: JSON.stringify(overrides), updated_at: trx.raw('clock_timestamp()') })
+        .insert({ key: SETTINGS_KEY, value: JSON.stringify(overrides), updated_at: this.options.clock.now(), revision: 1 })
         .onConflict('key')
-        .merge(['value', 'updated_at'])
-        .returning(['updated_at', trx.raw('updated_at::text as version')])) as { updated_at: Date; version: string }[];
+        .merge({ value: trx.raw('excluded.value'), updated_at: trx.raw('excluded.updated_at'), revision: trx.raw('settings.revision + 1') })
+        .returning(['updated_at', trx.raw('revision::text as version')])) as { updated_at: Date; version: string }[];
       return { snapshot: { config: parsed.data, overrides, updated_at: saved!.updated_at.toISOString() }, version: saved!.version };
     });
     this.version = version;

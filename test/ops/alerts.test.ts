@@ -18,7 +18,7 @@ describe('turn statistics and alerts', () => {
   beforeEach(async () => {
     db = await freshDatabase();
     now = new Date('2026-11-23T15:30:30Z');
-    settings = new SettingsStore({ knex: db.knex, config: loadConfig({}), log: silent, refreshMs: 0 });
+    settings = new SettingsStore({ knex: db.knex, config: loadConfig({}), log: silent, refreshMs: 0, clock });
     await settings.start();
   });
   afterEach(async () => {

@@ -1,4 +1,4 @@
-import { TEST_TIME } from '../support/ports.js';
+import { TEST_TIME, testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/core/index.js';
 import { createLogger } from '../../src/log.js';
@@ -17,7 +17,7 @@ describe('runtime settings store', () => {
   });
 
   it('starts from the environment and the seed system’s values', async () => {
-    const store = new SettingsStore({ knex: db.knex, config: loadConfig({ NLU_CONFIDENCE_THRESHOLD: '0.55', OPENAI_ENABLED: 'false', CHAT_RATE_LIMIT_PER_MINUTE: '0' }), log, refreshMs: 0 });
+    const store = new SettingsStore({ knex: db.knex, config: loadConfig({ NLU_CONFIDENCE_THRESHOLD: '0.55', OPENAI_ENABLED: 'false', CHAT_RATE_LIMIT_PER_MINUTE: '0' }), log, refreshMs: 0, clock: testClock() });
     await store.start();
     assert.deepEqual(store.nlu(), { confidenceThreshold: 0.55, openaiEnabled: false, maxChars: 2000 });
     assert.deepEqual(store.current().timeouts.default, { timeout_hours: 12, warning_hours: 10, max_messages: 30 });
@@ -27,8 +27,8 @@ describe('runtime settings store', () => {
 
   it('applies a change here at once, and on another instance at its next reload', async () => {
     const config = loadConfig({});
-    const here = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0 });
-    const there = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0 });
+    const here = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0, clock: testClock() });
+    const there = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0, clock: testClock() });
     await here.start();
     await there.start();
     const seen: number[] = [];
@@ -47,8 +47,8 @@ describe('runtime settings store', () => {
 
   it('reloads on its own timer', async () => {
     const config = loadConfig({});
-    const writer = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0 });
-    const reader = new SettingsStore({ knex: db.knex, config, log, refreshMs: 20 });
+    const writer = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0, clock: testClock() });
+    const reader = new SettingsStore({ knex: db.knex, config, log, refreshMs: 20, clock: testClock() });
     await writer.start();
     await reader.start();
     try {
@@ -62,8 +62,8 @@ describe('runtime settings store', () => {
 
   it('keeps concurrent partial updates from different instances', async () => {
     const config = loadConfig({});
-    const a = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0 });
-    const b = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0 });
+    const a = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0, clock: testClock() });
+    const b = new SettingsStore({ knex: db.knex, config, log, refreshMs: 0, clock: testClock() });
     await Promise.all([a.start(), b.start()]);
     await Promise.all([a.update({ nlu: { openai_enabled: false } }), b.update({ timeouts: { vip: { max_messages: 120 } } })]);
     await a.refresh();
@@ -72,7 +72,7 @@ describe('runtime settings store', () => {
   });
 
   it('refuses invalid updates without storing anything', async () => {
-    const store = new SettingsStore({ knex: db.knex, config: loadConfig({}), log, refreshMs: 0 });
+    const store = new SettingsStore({ knex: db.knex, config: loadConfig({}), log, refreshMs: 0, clock: testClock() });
     await store.start();
     await assert.rejects(store.update({ alerts: { error_rate: 2 } }), (err: SettingsValidationError) => {
       assert.ok(err instanceof SettingsValidationError);
@@ -87,7 +87,7 @@ describe('runtime settings store', () => {
   it('falls back to the defaults, loudly, when the stored overrides are invalid', async () => {
     await db.knex('settings').insert({ key: 'ops.runtime', value: JSON.stringify({ nlu: { confidence_threshold: 'high' } }), updated_at: TEST_TIME });
     const { log: collecting, lines } = collectingLogger();
-    const store = new SettingsStore({ knex: db.knex, config: loadConfig({}), log: collecting, refreshMs: 0 });
+    const store = new SettingsStore({ knex: db.knex, config: loadConfig({}), log: collecting, refreshMs: 0, clock: testClock() });
     await store.start();
     assert.equal(store.current().nlu.confidence_threshold, 0.6);
     assert.ok(lines().some((l) => l.level === 50 && /stored runtime settings are invalid/.test(String(l.msg))));
