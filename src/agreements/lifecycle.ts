@@ -208,7 +208,7 @@ export async function reprogramAgreement(
   knex: Knex,
   agreementId: number,
   plan: ReprogramPlan,
-  o: { now: Date; policy: Policy; newReference: () => string; /** A failed reprogramming declares the agreement incumplido (issue 15's rule). */ breakOnFailure?: boolean },
+  o: { now: Date; policy: Policy; newReference: () => string; /** A failed reprogramming declares the agreement incumplido. */ breakOnFailure?: boolean },
 ): Promise<ReprogramResult> {
   const result = await reprogramInTransaction(knex, agreementId, plan, o);
   if (result.status === 'out_of_policy' && o.breakOnFailure) {

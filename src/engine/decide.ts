@@ -83,7 +83,7 @@ export function createDecider(deps: DeciderDeps): (session: TurnSession, loaded:
         portfolioId: conv.portfolio_id,
         isNew,
         inHandoff: conv.status === 'handoff',
-        // Issue 8: past the tier's message limit, a person takes the conversation.
+        // Past the tier's message limit, a person takes the conversation.
         escalate: overLimit ? 'limit' : undefined,
       },
       {

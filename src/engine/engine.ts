@@ -58,7 +58,7 @@ export interface EngineOptions {
   inlineChannels?: readonly ChannelName[];
   /**
    * The most inbound messages a conversation may have before a person takes it
-   * (issue 8's per-tier limits). Undefined: no limit.
+   * (the per-tier limits). Undefined: no limit.
    */
   messageLimit?: (tier: string) => number | undefined;
   /**
@@ -79,7 +79,7 @@ export interface Engine extends MessageHandler {
   reset(channel: ChannelName, userId: string): Promise<{ conversationId: string | null }>;
   transcript(conversationId: string): Promise<Transcript | undefined>;
   /**
-   * The flow's timeout warning for a silent conversation (issue 8's scheduler sends it
+   * The flow's timeout warning for a silent conversation (the scheduler sends it
    * through the outbox): the conversation's flow's `timeout_warning` messages.
    */
   timeoutWarning(conversation: { flow: string; context: Record<string, unknown> }, hoursLeft: number): Reply[];

@@ -51,7 +51,7 @@ export interface OutboxOptions {
   leaseMs?: number;
   batchSize?: number;
   /**
-   * The last look before a row is sent (issue 8's compliance guard, for campaigns,
+   * The last look before a row is sent (the compliance guard, for campaigns,
    * reminders and timeout warnings): send it, hold it until `at` (status deferred), or
    * cancel it (status failed, `last_error` says why). Must answer 'send' for rows it
    * does not govern.

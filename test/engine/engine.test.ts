@@ -303,7 +303,7 @@ describe('the conversation engine', function () {
     }
   });
 
-  it('hands the conversation to a person past the message limit (issue 8’s per-tier limits)', async () => {
+  it('hands the conversation to a person past the message limit (the per-tier limits)', async () => {
     const engine = f.makeEngine({ messageLimit: (tier) => (tier === 'default' ? 3 : undefined) });
     const chat = new Chat(engine);
     await chat.send('hola');

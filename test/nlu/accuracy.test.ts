@@ -5,7 +5,7 @@ import { evaluateUnderstander, readLabelledTsv, HELDOUT_CORPUS, TRAIN_CORPUS } f
 import { chatWords } from '../../src/nlu/normalize.js';
 import { createUnderstander, INTENTS } from '../../src/nlu/index.js';
 
-/** The quality gate of issue 3: local intent accuracy on the held-out split, never trained on. */
+/** The quality gate: local intent accuracy on the held-out split, never trained on. */
 describe('nlu: held-out accuracy (quality gate)', () => {
   it('the held-out split shares no message with the training corpus, even after normalization', async () => {
     const train = new Set((await readLabelledTsv(TRAIN_CORPUS)).map((e) => chatWords(e.text).join(' ')));
