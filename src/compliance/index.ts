@@ -38,6 +38,7 @@ export {
   DATA_REQUEST_BUSINESS_DAYS,
   detectComplianceRequests,
   recordDataRequest,
+  requestRow,
   revokeChannel,
   type ComplianceRequest,
   type RequestSource,

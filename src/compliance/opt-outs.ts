@@ -76,6 +76,25 @@ export interface RequestSource {
 }
 
 /**
+ * The opt_outs row of a request, as every writer stores it (this module, and the
+ * engine's turn, which writes it in the turn's own statement): a revocation takes effect
+ * at once (status done); a data request waits for a person until its due date.
+ */
+export function requestRow(kind: ComplianceRequest, src: RequestSource, dueDate?: string): Record<string, unknown> {
+  return {
+    kind,
+    channel: src.channel,
+    user_id: src.userId,
+    debtor_id: src.debtorId ?? null,
+    conversation_id: src.conversationId ?? null,
+    message: src.message ?? null,
+    status: kind === 'no_contactar' ? 'done' : 'open',
+    due_date: kind === 'borrar_datos' ? (dueDate ?? null) : null,
+    created_at: src.at,
+  };
+}
+
+/**
  * Revokes the channel for this person: records the opt-out (once) and cancels every
  * unprompted message still queued for them on that channel. Replies to messages they
  * send later are still answered; nothing the agency starts reaches them there again.
@@ -87,18 +106,7 @@ export async function revokeChannel(trx: Knex.Transaction, src: RequestSource): 
     .first('id')) as { id: number } | undefined;
   let optOutId = existing?.id;
   if (optOutId === undefined) {
-    const [row] = (await trx('opt_outs')
-      .insert({
-        kind: 'no_contactar',
-        channel: src.channel,
-        user_id: src.userId,
-        debtor_id: src.debtorId ?? null,
-        conversation_id: src.conversationId ?? null,
-        message: src.message ?? null,
-        status: 'done',
-        created_at: src.at,
-      })
-      .returning('id')) as { id: number }[];
+    const [row] = (await trx('opt_outs').insert(requestRow('no_contactar', src)).returning('id')) as { id: number }[];
     optOutId = row!.id;
   } else if (src.debtorId != null) {
     await trx('opt_outs').where({ id: optOutId }).whereNull('debtor_id').update({ debtor_id: src.debtorId });
@@ -127,18 +135,6 @@ export async function recordDataRequest(trx: Knex.Transaction, src: RequestSourc
     .first('id', 'due_date')) as { id: number; due_date: string } | undefined;
   if (open) return { id: open.id, dueDate: open.due_date };
   const dueDate = addBusinessDays(bogotaDay(src.at), DATA_REQUEST_BUSINESS_DAYS);
-  const [row] = (await trx('opt_outs')
-    .insert({
-      kind: 'borrar_datos',
-      channel: src.channel,
-      user_id: src.userId,
-      debtor_id: src.debtorId ?? null,
-      conversation_id: src.conversationId ?? null,
-      message: src.message ?? null,
-      status: 'open',
-      due_date: dueDate,
-      created_at: src.at,
-    })
-    .returning('id')) as { id: number }[];
+  const [row] = (await trx('opt_outs').insert(requestRow('borrar_datos', src, dueDate)).returning('id')) as { id: number }[];
   return { id: row!.id, dueDate };
 }

@@ -1,4 +1,5 @@
 import { buildSchedule } from '../agreements/index.js';
+import { requestRow } from '../compliance/index.js';
 import type { InboundMessage } from '../core/index.js';
 import type { ConversationRow, TurnRow } from './conversations.js';
 import type { Effect } from './effects.js';
@@ -51,18 +52,12 @@ export function effectRows(conv: ConversationRow, effects: Effect[], now: Date, 
       case 'opt_out':
         rows.push({
           table: 'opt_outs',
-          values: {
-            debtor_id: conv.debtor_id,
-            channel: conv.channel,
-            user_id: message.from,
-            kind: e.kind === 'opt_out' ? 'no_contactar' : 'borrar_datos',
-            message: e.message ?? null,
-            // A revocation takes effect at once; a data request waits for a person.
-            status: e.kind === 'opt_out' ? 'done' : 'open',
-            due_date: e.kind === 'data_request' ? e.dueDate : null,
-            conversation_id: conv.id,
-            created_at: now,
-          },
+          // The row as the compliance module writes it; after commit its revokeChannel cancels queued contacts.
+          values: requestRow(
+            e.kind === 'opt_out' ? 'no_contactar' : 'borrar_datos',
+            { channel: conv.channel, userId: message.from, debtorId: conv.debtor_id, conversationId: conv.id, message: e.message ?? null, at: now },
+            e.kind === 'data_request' ? e.dueDate : undefined,
+          ),
         });
         break;
       case 'handoff':
