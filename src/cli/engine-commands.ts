@@ -14,7 +14,7 @@ import { checkFile, DEFAULT_FLOWS_DIR, flowFilesIn, flowToMermaid, loadFlowCatal
 import type { Logger } from '../log.js';
 import { createUnderstander, type Understander } from '../nlu/index.js';
 import { createKnex, migrateLatest, type Knex } from '../store/index.js';
-import { renderNumberedOptions } from '../engine/index.js';
+import { renderNumberedOptions } from '../core/index.js';
 import { createEngine, type EngineTurnResult } from '../engine/index.js';
 import { formatFlowTestReport, runFlowTestFiles } from '../engine/index.js';
 

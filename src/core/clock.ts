@@ -35,8 +35,3 @@ export class ManualClock implements Clock {
     return this.now();
   }
 }
-
-/** The clock's time in milliseconds, for code that schedules timers against it. */
-export function nowMs(clock: Clock): number {
-  return clock.now().getTime();
-}

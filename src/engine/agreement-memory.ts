@@ -36,7 +36,7 @@ const SQL = `select a.id, a.reference, a.kind, a.total, a.installments, a.instal
  order by a.id desc limit 1`;
 
 export async function findActiveAgreement(session: TurnSession, debtorId: number): Promise<ActiveAgreement | undefined> {
-  const [row] = await session.query<AgreementRow>(SQL, [debtorId], 'acuerdo_active_agreement');
+  const [row] = await session.query<AgreementRow>(SQL, [debtorId]);
   if (!row) return undefined;
   return {
     id: Number(row.id),

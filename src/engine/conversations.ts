@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { NluResult } from '../nlu/index.js';
 import type { DebtorColumns } from '../store/index.js';
-import { readMessages } from '../store/index.js';
+import { readMessages, type StoredMessageRow } from '../store/index.js';
 import type { DebtorRecord } from './actions.js';
 import { InvariantError, type Button, type ChannelName, type Reply } from '../core/index.js';
 
@@ -184,7 +184,7 @@ export function isStaleTurn(err: unknown): boolean {
 export class TurnSession {
   constructor(private readonly db: Db) {}
 
-  async query<T>(sql: string, params: unknown[] = [], _name?: string): Promise<T[]> {
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     if (sql.includes('?')) throw new InvariantError('turn reads use $n placeholders, not ?', { sql });
     const bindings: unknown[] = [];
     const text = sql.replace(/\$(\d+)/g, (_m, n: string) => {
@@ -196,11 +196,17 @@ export class TurnSession {
 
   /** The live conversation of a channel user, and whether this delivery was seen before. */
   async peek(channel: string, userId: string, messageId: string): Promise<{ conversation?: ConversationRow; duplicate: boolean }> {
-    const [dup, conv] = await Promise.all([
-      this.db.raw(DUPLICATE_SELECT, [channel, messageId]) as Promise<{ rows: { duplicate: boolean }[] }>,
-      this.db.raw(CONVERSATION_SELECT, [channel, userId]) as Promise<{ rows: ConversationRow[] }>,
-    ]);
-    return { duplicate: Boolean(dup.rows[0]?.duplicate), conversation: conv.rows[0] };
+    // One statement: the delivery check, and the live conversation beside it (none: nulls).
+    const { rows } = (await this.db.raw(`select d.duplicate, c.* from (${DUPLICATE_SELECT}) d left join lateral (${CONVERSATION_SELECT}) c on true`, [
+      channel,
+      messageId,
+      channel,
+      userId,
+    ])) as { rows: (ConversationRow & { duplicate: boolean })[] };
+    const row = rows[0];
+    if (!row) return { duplicate: false };
+    const { duplicate, ...conversation } = row;
+    return { duplicate: Boolean(duplicate), conversation: conversation.id ? conversation : undefined };
   }
 
   /** Saves the turn: one statement (in the session's transaction, if it has one). */
@@ -269,12 +275,12 @@ const DEBTOR_SELECT = `select d.id, d.portfolio_id, p.name as portfolio_name, d.
   from debtors d join portfolios p on p.id = d.portfolio_id`;
 
 export async function findDebtorsByCedula(session: TurnSession, cedula: string): Promise<DebtorRecord[]> {
-  return (await session.query<DebtorJoinRow>(`${DEBTOR_SELECT} where d.cedula = $1 order by d.id`, [cedula], 'acuerdo_debtors_by_cedula')).map(toDebtor);
+  return (await session.query<DebtorJoinRow>(`${DEBTOR_SELECT} where d.cedula = $1 order by d.id`, [cedula])).map(toDebtor);
 }
 
 export async function findDebtorById(session: TurnSession, id: number): Promise<DebtorRecord | undefined> {
   if (!Number.isSafeInteger(id)) return undefined;
-  const [row] = await session.query<DebtorJoinRow>(`${DEBTOR_SELECT} where d.id = $1`, [id], 'acuerdo_debtor_by_id');
+  const [row] = await session.query<DebtorJoinRow>(`${DEBTOR_SELECT} where d.id = $1`, [id]);
   return row ? toDebtor(row) : undefined;
 }
 
@@ -299,8 +305,7 @@ export async function recentIdentityFailures(
          where a.channel = $2 and a.user_id = $3 and a.outcome = 'fallido' and a.created_at > $4
            and a.created_at > coalesce((select max(v.created_at) from identity_attempts v
                                          where v.channel = $2 and v.user_id = $3 and v.outcome = 'verificado'), '-infinity')) as user`,
-    [debtorIds, channel, userId, since],
-    'acuerdo_identity_failures',
+    [debtorIds, channel, userId, since]
   );
   return { debtor: row?.debtor ?? 0, user: row?.user ?? 0 };
 }
@@ -309,37 +314,20 @@ export async function recentIdentityFailures(
 export async function channelContactPhone(session: TurnSession, channel: string, userId: string): Promise<string | undefined> {
   const [row] = await session.query<{ phone: string }>(
     'select phone from channel_contacts where channel = $1 and user_id = $2 order by created_at desc, id desc limit 1',
-    [channel, userId],
-    'acuerdo_channel_contact',
+    [channel, userId]
   );
   return row?.phone;
 }
 
 export async function portfolioPolicyRow(session: TurnSession, portfolioId: number): Promise<{ name: string; policy: unknown } | undefined> {
-  const [row] = await session.query<{ name: string; policy: unknown }>('select name, policy from portfolios where id = $1', [portfolioId], 'acuerdo_portfolio_policy');
+  const [row] = await session.query<{ name: string; policy: unknown }>('select name, policy from portfolios where id = $1', [portfolioId]);
   return row;
 }
 
 /** One conversation with its messages, oldest first (the chat API's historial, an agent's view). */
 export interface Transcript {
   conversation: ConversationRow;
-  messages: {
-    id: number;
-    direction: 'in' | 'out';
-    author: string;
-    channel: string;
-    text: string | null;
-    button_id: string | null;
-    buttons: Button[] | null;
-    media_kind: string | null;
-    intent: string | null;
-    confidence: number | null;
-    nlu_source: string | null;
-    entities: Record<string, unknown> | null;
-    previous_state: string | null;
-    next_state: string | null;
-    created_at: Date;
-  }[];
+  messages: Omit<StoredMessageRow, 'conversation_id' | 'external_id'>[];
 }
 
 export async function loadTranscript(db: Db, conversationId: string): Promise<Transcript | undefined> {

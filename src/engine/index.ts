@@ -32,5 +32,4 @@ export {
   type FlowTestDeps,
   type FlowTestFile,
 } from './flow-tests.js';
-export { renderNumberedOptions } from './buttons.js';
 export { MAX_FAILED_ATTEMPTS, LOCKOUT_WINDOW_MS, normalizeMobile, warnUnverifiedPortfolios, type IdentityState } from './identity.js';

@@ -72,8 +72,7 @@ export function createTurnPorts(options: TurnPortsOptions): TurnPorts {
       const [row] = await session.query<{ reference: string; code: string }>(
         `select a.reference, c.code from agreements a join paz_y_salvo c on c.agreement_id = a.id
           where a.debtor_id = $1 and a.status = 'cumplido' and c.revoked_at is null order by a.id desc limit 1`,
-        [debtorId],
-        'acuerdo_paid_agreement',
+        [debtorId]
       );
       if (!row) return undefined;
       const link = options.agreementLinks?.certificate(row.code);

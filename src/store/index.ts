@@ -2,6 +2,6 @@
 export { createKnex, migrateLatest, migrateRollback, migrationStatus, openDatabase, pingDatabase, type Database, type Knex } from './db.js';
 export { loadDemoDataIfEmpty } from './demo.js';
 export { importPortfolio } from './import.js';
-export { readMessages } from './transcripts.js';
+export { readMessages, type StoredMessageRow } from './transcripts.js';
 export { issueDatesIn, lastDigits } from './identity-columns.js';
 export { decodeSpreadsheet, detectDelimiter, normalizeCedula, parseAmount, type DebtorColumns } from './import.js';
