@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../src/log.js';
+import { answer, FakeOpenAi, type FakeBehaviour as Behaviour } from '../support/fake-openai.js';
 import {
   createUnderstander,
   estimateCostUsd,
@@ -19,74 +18,6 @@ import {
 const NOW = new Date('2026-11-23T15:00:00Z');
 
 const quiet = createLogger({ level: 'silent', pretty: false });
-
-/** What the fake server does with one request. */
-type Behaviour =
-  | { kind: 'answer'; content: string; usage?: { prompt_tokens: number; completion_tokens: number } }
-  | { kind: 'status'; status: number; headers?: Record<string, string> }
-  | { kind: 'hang' };
-
-interface Received {
-  body: {
-    model: string;
-    messages: { role: string; content: string }[];
-    response_format: { type: string; json_schema: { strict: boolean; schema: { properties: { intent: { enum: string[] } } } } };
-  };
-  authorization: string | undefined;
-}
-
-/** A local OpenAI-compatible server answering POST /v1/chat/completions from a script of behaviours. */
-class FakeOpenAi {
-  readonly received: Received[] = [];
-  private script: Behaviour[] = [];
-  private readonly server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
-    req.on('end', () => {
-      this.received.push({ body: JSON.parse(raw) as Received['body'], authorization: req.headers.authorization });
-      const behaviour = this.script.shift() ?? { kind: 'status', status: 500 };
-      if (behaviour.kind === 'hang') return; // never answers; the client must time out
-      if (behaviour.kind === 'status') {
-        res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
-        res.end(JSON.stringify({ error: { message: `fake ${behaviour.status}`, type: 'fake' } }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: 'chatcmpl-fake',
-          object: 'chat.completion',
-          created: 1_790_000_000,
-          model: 'gpt-4o-mini-2024-07-18',
-          choices: [{ index: 0, message: { role: 'assistant', content: behaviour.content, refusal: null }, finish_reason: 'stop' }],
-          usage: { ...(behaviour.usage ?? { prompt_tokens: 310, completion_tokens: 12 }), total_tokens: 0 },
-        }),
-      );
-    });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-
-  then(...behaviours: Behaviour[]): this {
-    this.script.push(...behaviours);
-    return this;
-  }
-
-  reset(): void {
-    this.script = [];
-    this.received.length = 0;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-const answer = (intent: string, confidence = 0.9): Behaviour => ({ kind: 'answer', content: JSON.stringify({ intent, confidence }) });
 
 describe('nlu: the OpenAI fallback (against a local fake server)', () => {
   const fake = new FakeOpenAi();
