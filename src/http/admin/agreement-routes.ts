@@ -64,6 +64,7 @@ export function agreementAdminRoutes(deps: { knex: Knex; clock: Clock }): ApiRou
       summary: 'One agreement with its schedule and payments',
       description: 'The installments (number, due date, amount, paid, status), every payment with its allocation, the agreement it replaced and its paz y salvo.',
       tags: ['agreements'],
+      role: 'supervisor',
       params: z.object({ id: z.coerce.number().int().positive() }),
       responses: { 200: { description: 'The agreement', schema: agreementDetailSchema }, 400: invalid, 401: unauthorized, 404: { description: 'No such agreement', schema: s.errorBodySchema } },
       handler: async ({ params, res }) => {
@@ -81,6 +82,7 @@ export function agreementAdminRoutes(deps: { knex: Knex; clock: Clock }): ApiRou
       summary: 'Payments that matched no agreement',
       description: "Gateway payments and bank-file rows whose reference or cédula matched no agreement, newest first, for a person to place.",
       tags: ['agreements'],
+      role: 'supervisor',
       query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) }),
       responses: { 200: { description: 'Unmatched payments' }, 400: invalid, 401: unauthorized },
       handler: async ({ query }) => unmatchedPayments(knex, query),
@@ -92,6 +94,7 @@ export function agreementAdminRoutes(deps: { knex: Knex; clock: Clock }): ApiRou
       description:
         'promise_keeping: of the installments due so far, the share paid in full by their due date (cumplimiento de promesas); recovered: pesos allocated per portfolio and month; broken_queue: agreements declared incumplido waiting for a supervisor; unmatched_payments.',
       tags: ['agreements'],
+      role: 'supervisor',
       responses: { 200: { description: 'The figures' }, 401: unauthorized },
       handler: async () => agreementsOverview(knex, deps.clock.now()),
     }),

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
+import { requireRole, type Role } from '../admin-auth.js';
 
 /** What the OpenAPI document needs of an operation. */
 export interface DocumentedRoute {
@@ -9,6 +10,8 @@ export interface DocumentedRoute {
   summary: string;
   description?: string;
   tags: string[];
+  /** The least role allowed (see src/http/admin-auth.ts); admin when not stated. */
+  role?: Role;
   query?: z.ZodType;
   params?: z.ZodType;
   body?: z.ZodType;
@@ -62,7 +65,7 @@ function defaultStatus(route: ApiRoute): number {
   return Number(Object.keys(route.responses).find((s) => Number(s) >= 200 && Number(s) < 300) ?? 200);
 }
 
-/** Adds the routes to the router: parse, call, answer JSON (unless the handler answered itself). */
+/** Adds the routes to the router: role check, parse, call, answer JSON (unless the handler answered itself). */
 export function mountRoutes(router: Router, routes: ApiRoute[]): void {
   for (const route of routes) {
     const handle: RequestHandler = async (req, res, next) => {
@@ -76,6 +79,6 @@ export function mountRoutes(router: Router, routes: ApiRoute[]): void {
         next(err);
       }
     };
-    router[route.method](route.path, handle);
+    router[route.method](route.path, requireRole(route.role ?? 'admin'), handle);
   }
 }

@@ -12,7 +12,7 @@ import { metricsReport } from '../../ops/index.js';
 import { SettingsValidationError, type SettingsStore } from '../../ops/index.js';
 import type { TurnStats } from '../../ops/index.js';
 import type { Knex } from '../../store/index.js';
-import { requireAdminToken } from '../admin-auth.js';
+import { authenticate } from '../admin-auth.js';
 import { agreementAdminRoutes } from './agreement-routes.js';
 import { defineRoute, mountRoutes, RequestValidationError, type ApiRoute } from './route.js';
 import * as s from './schemas.js';
@@ -52,6 +52,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/session',
+      role: 'agent',
       summary: 'Check the admin token',
       tags: tags('admin'),
       responses: { 200: { description: 'The token is right', schema: s.sessionSchema }, 401: unauthorized },
@@ -79,6 +80,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/conversations',
+      role: 'agent',
       summary: 'List conversations',
       tags: tags('conversations'),
       query: s.conversationListQuery,
@@ -88,6 +90,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/conversations/:id',
+      role: 'agent',
       summary: 'A conversation with its transcript',
       tags: tags('conversations'),
       params: s.conversationIdParams,
@@ -101,6 +104,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/handoffs',
+      role: 'agent',
       summary: 'The handoff queue',
       description: 'Conversations the bot handed to a person (solicitar_asesor, fallback limit, message limit), longest waiting first.',
       tags: tags('handoff'),
@@ -110,6 +114,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'post',
       path: '/handoffs/:id/take',
+      role: 'agent',
       summary: 'Take a conversation from the queue',
       tags: tags('handoff'),
       params: s.conversationIdParams,
@@ -123,6 +128,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'post',
       path: '/handoffs/:id/reply',
+      role: 'agent',
       summary: 'Reply to the debtor as the agency',
       description: "Stored with author 'agent' and delivered on the debtor's own channel through the outbox (retried like any reply).",
       tags: tags('handoff'),
@@ -134,6 +140,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'post',
       path: '/handoffs/:id/release',
+      role: 'agent',
       summary: 'Give the conversation back to the bot',
       tags: tags('handoff'),
       params: s.conversationIdParams,
@@ -147,6 +154,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'post',
       path: '/handoffs/:id/close',
+      role: 'agent',
       summary: 'Close the conversation',
       tags: tags('handoff'),
       params: s.conversationIdParams,
@@ -160,6 +168,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/agreements',
+      role: 'supervisor',
       summary: 'List payment agreements',
       tags: tags('agreements'),
       query: s.agreementListQuery,
@@ -169,6 +178,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/agreements.csv',
+      role: 'supervisor',
       summary: 'Export payment agreements as CSV',
       description:
         'UTF-8 with a byte-order mark, oldest first, amounts in whole pesos without separators; with the reference, the schedule summary and the status. `format=excel-co` (the default when the browser prefers Spanish): semicolons, Spanish headers, dates as dd/mm/yyyy.',
@@ -191,6 +201,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/metrics',
+      role: 'supervisor',
       summary: 'Service metrics (the seed system’s JSON)',
       description: 'Turn counts, error rate and response times from every instance, NLU layer usage, conversations, handoffs, agreements and OpenAI use. Default window: the last 24 hours.',
       tags: tags('metrics'),
@@ -204,6 +215,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/funnel',
+      role: 'supervisor',
       summary: 'Negotiation funnel per portfolio and channel',
       description: 'conversations → identified → offered → agreement, for conversations opened in the window (default: 30 days).',
       tags: tags('metrics'),
@@ -217,6 +229,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/nlu',
+      role: 'supervisor',
       summary: 'NLU sources and the latest low-confidence messages',
       description: 'Inbound messages by the layer that understood them in the window (default: 30 days), and the latest ones under the threshold in force.',
       tags: tags('metrics'),
@@ -231,6 +244,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/alerts',
+      role: 'supervisor',
       summary: 'Alerts raised',
       description: 'Response time over the threshold (2 s), error rate over 10%, more than half the messages under the NLU threshold, OpenAI failures. Newest first.',
       tags: tags('metrics'),
@@ -241,6 +255,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
     defineRoute({
       method: 'get',
       path: '/ai/usage',
+      role: 'supervisor',
       summary: 'OpenAI usage from the audit table',
       description: 'Totals, per Bogotá day and per model: calls, failures, tokens and estimated cost. Default window: 30 days.',
       tags: tags('metrics'),
@@ -275,7 +290,8 @@ export function createAdminRouter(deps: AdminDeps): Router {
       },
     }),
   );
-  router.use(requireAdminToken(() => deps.config.ADMIN_TOKEN));
+  // Who is asking; each route then checks the role it needs (route.role).
+  router.use(authenticate(() => deps.config.ADMIN_TOKEN));
   mountRoutes(router, adminRoutes(deps));
 
   const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
