@@ -45,6 +45,12 @@ export const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters (a long random secret)' }).optional(),
   CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number({ message: 'expected a whole number of messages (0 turns the limit off)' }).int().min(0).default(60),
   ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number({ message: 'expected a whole number of requests (0 turns the limit off)' }).int().min(0).default(600),
+  /**
+   * Backpressure: requests (other than GET) one process works on at once; past it the
+   * REST chat API and the webhooks answer 503 with Retry-After at once instead of
+   * queueing (docs/scaling.md). 0 turns the bound off.
+   */
+  HTTP_MAX_IN_FLIGHT: z.coerce.number({ message: 'expected a whole number of requests (0 turns the bound off)' }).int().min(0).default(128),
 
   // Understanding
   NLU_CONFIDENCE_THRESHOLD: z.coerce

@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { Clock } from '../core/index.js';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
+import { inFlightLimit } from './backpressure.js';
 import { prometheusHandler } from './prometheus.js';
 import { pingDatabase, type Knex } from '../store/index.js';
 
@@ -43,6 +44,8 @@ export function createApp(deps: AppDeps): Express {
       crossOriginResourcePolicy: { policy: 'cross-origin' },
     }),
   );
+  // Before the webhooks and the body parser: past the bound a request is refused unread.
+  app.use(inFlightLimit({ max: deps.config.HTTP_MAX_IN_FLIGHT }).middleware);
   deps.beforeBodyParsers?.(app);
   app.use(express.json({ limit: JSON_LIMIT }));
 
