@@ -8,7 +8,7 @@ import type { Logger } from './log.js';
 import { migrateLatest, openDatabase, type Database, type Knex } from './store/db.js';
 import { loadDemoDataIfEmpty } from './store/demo.js';
 import path from 'node:path';
-import { createEngine, createOutbox, warnUnverifiedPortfolios, type Engine, type Outbox } from './engine/index.js';
+import { createChatConversations, createEngine, createOutbox, warnUnverifiedPortfolios, type Engine, type Outbox } from './engine/index.js';
 import { loadFlowCatalog } from './flows/index.js';
 import { CHAT_API_PATH, createChatRouter } from './http/chat-routes.js';
 import { createKnexLlmCallRecorder, createUnderstander, detectCedula } from './nlu/index.js';
@@ -158,7 +158,7 @@ export async function startService(config: Config, log: Logger, options: Service
       clock,
       routes: [
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
-        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula, clock }) },
+        { path: CHAT_API_PATH, router: createChatRouter({ engine, conversations: createChatConversations(knex), detectCedula, clock }) },
         { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
         { path: '/', router: createAgreementsRouter({ service: agreements, signer }) },
         ...operationsRoutes({ knex, config, log, clock, ops }),

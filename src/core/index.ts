@@ -12,3 +12,4 @@ export { renderNumberedOptions } from './numbered-options.js';
 export type { Logger } from 'pino';
 export * from './calendar.js';
 export { KeyedSerialQueue } from './keyed-queue.js';
+export { hasControlCharacters, normalizeUserId } from './ids.js';

@@ -11,7 +11,7 @@
  *               caller's response), revocations cancel queued contacts, metrics count
  */
 import type { Knex } from 'knex';
-import { CHANNELS, ConfigError, InvalidMessageError, KeyedSerialQueue, TurnError, type ChannelName, type Clock, type InboundMessage, type MessageHandler, type Reply, type TurnResult } from '../core/index.js';
+import { CHANNELS, ConfigError, InvalidMessageError, KeyedSerialQueue, normalizeUserId, TurnError, type ChannelName, type Clock, type InboundMessage, type MessageHandler, type Reply, type TurnResult } from '../core/index.js';
 import { createPolicySet, DEFAULT_FLOW_NAME, type Flow, type PolicySet } from '../flows/index.js';
 import type { Logger } from '../log.js';
 import { messagesTotal, nluResults, turnDuration, turnErrors } from '../metrics.js';
@@ -94,6 +94,7 @@ function sanitize(message: InboundMessage): InboundMessage {
   const strip = (s: string | undefined) => (s === undefined ? undefined : s.replace(/\u0000/g, ''));
   return {
     ...message,
+    from: normalizeUserId(message.channel, message.from),
     text: strip(message.text),
     buttonId: strip(message.buttonId),
     media: message.media ? { kind: strip(message.media.kind) ?? 'unknown' } : undefined,

@@ -18,6 +18,7 @@ export {
   type OutboxRow,
   type SendDecision,
 } from './outbox.js';
+export { createChatConversations, type ChatConversations, type ConversationRef, type ReplayedTurn } from './chat-conversations.js';
 export { loadTranscript, lockChannelUser, type ConversationRow, type ConversationStatus, type Transcript } from './conversations.js';
 export { computeOffers, evaluateCounteroffer, makePlan, type DebtorFigures, type Offers, type Plan, type Proposal, type Verdict } from './offers.js';
 

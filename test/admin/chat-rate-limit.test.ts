@@ -7,7 +7,7 @@ describe('chat API rate limit per sender', () => {
   let db: TestDatabase;
   let app: OpsApp;
   let handled = 0;
-  const send = (userId: string | undefined) =>
+  const send = (userId: string | number | undefined) =>
     fetch(`${app.base}/api/v1/chat/message`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -47,6 +47,16 @@ describe('chat API rate limit per sender', () => {
     // Alice has 5 counted requests this minute (refused ones count too; skipped ones do not).
     await app.ops.settings.update({ rate_limits: { chat_per_sender_per_minute: 7 } });
     assert.deepEqual([(await send('alice')).status, (await send('alice')).status, (await send('alice')).status], [200, 200, 429]);
+  });
+
+  it('is not dodged by padding, case, Unicode forms or an integer id: one sender, one count', async () => {
+    await app.ops.settings.update({ rate_limits: { chat_per_sender_per_minute: 3 } });
+    const statuses = [];
+    for (const id of ['carol', '  carol', 'CAROL ', 'ｃａｒｏｌ', '\tCarol\n']) statuses.push((await send(id)).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    const numbers = [];
+    for (const id of [77, '77', ' 77 ', 77]) numbers.push((await send(id)).status);
+    assert.deepEqual(numbers, [200, 200, 200, 429]);
   });
 
   it('does not limit reads of the history', async () => {

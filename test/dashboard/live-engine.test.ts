@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/core/index.js';
 import type { InboundMessage } from '../../src/core/index.js';
-import { createEngine, createOutbox, type Engine, type Outbox } from '../../src/engine/index.js';
+import { createChatConversations, createEngine, createOutbox, type Engine, type Outbox } from '../../src/engine/index.js';
 import { loadFlowCatalog } from '../../src/flows/index.js';
 import { chatHistorySchema, chatMessageResponseSchema } from '../../src/http/admin/chat-api-docs.js';
 import { createChatRateLimiter, operationsRoutes } from '../../src/http/admin/index.js';
@@ -76,7 +76,7 @@ describe('operations with the real engine: handoff from the dashboard to the deb
       log,
       routes: [
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
-        { path: CHAT_API_PATH, router: createChatRouter({ engine, detectCedula, clock }) },
+        { path: CHAT_API_PATH, router: createChatRouter({ engine, conversations: createChatConversations(db.knex), detectCedula, clock }) },
         ...operationsRoutes({ knex: db.knex, config, log, clock, ops }),
       ],
     });

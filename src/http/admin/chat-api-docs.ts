@@ -12,20 +12,29 @@ import { errorBodySchema } from './schemas.js';
 const button = z.object({ id: z.string(), text: z.string() });
 export const chatReplySchema = z.object({ text: z.string(), buttons: z.array(button).optional() }).meta({ id: 'ChatReply' });
 
+const conversationId = z
+  .union([z.int(), z.string()])
+  .describe('The conversation: its number when the request sent integer ids (the seed system’s style), else its UUID');
 export const chatMessageResponseSchema = z
   .object({
-    conversation_id: z.string(),
+    conversation_id: conversationId,
+    conversation_uuid: z.string().describe('The conversation’s UUID'),
+    conversation_number: z.int().describe('The conversation’s number (the seed system’s id)'),
+    message: z.string().describe('The seed system’s reply: every reply’s text, in order, separated by a blank line'),
     current_state: z.string().describe('The flow state after the turn'),
-    replies: z.array(chatReplySchema),
+    buttons: z.array(button).describe('The seed system’s buttons: those of the last reply (empty when it has none)'),
     context: z.record(z.string(), z.unknown()).describe('Conversation context (debtor data only once the cédula matched)'),
+    replies: z.array(chatReplySchema).describe('Each reply with its own buttons'),
     status: z.enum(['open', 'handoff', 'closed']).describe('handoff: a person has the conversation and the bot stays quiet'),
-    duplicate: z.boolean().describe('True when message_id was already handled: nothing was done'),
+    duplicate: z.boolean().describe('True when the message id was already handled: the first answer again, nothing done twice'),
   })
   .meta({ id: 'ChatMessageResponse' });
 
 export const chatHistorySchema = z
   .object({
-    conversation_id: z.string(),
+    conversation_id: conversationId,
+    conversation_uuid: z.string(),
+    conversation_number: z.int(),
     user_id: z.string(),
     status: z.string(),
     current_state: z.string(),
@@ -72,14 +81,22 @@ export const chatApiRoutes: DocumentedRoute[] = [
     summary: 'Send a debtor’s message and get the bot’s replies',
     tags,
     body: chatMessageBody.meta({ id: 'ChatMessageRequest' }),
-    responses: { 200: { description: 'The turn’s replies', schema: chatMessageResponseSchema }, 400: invalid, 413: invalid, 429: limited },
+    description:
+      'Accepts the seed system’s request as it was (`{"user_id": 1, "message": "93388915", "conversation_id": 1}`: integers or text) and answers with its fields (`conversation_id`, `message`, `current_state`, `buttons`, `context`) beside `replies[]`. Send `message_id` or an `Idempotency-Key` header to retry safely: a repeated id gets the first answer again with `duplicate: true`.',
+    responses: {
+      200: { description: 'The turn’s replies', schema: chatMessageResponseSchema },
+      400: invalid,
+      404: { description: 'conversation_id names another sender’s conversation', schema: errorBodySchema },
+      413: invalid,
+      429: limited,
+    },
   },
   {
     method: 'get',
     path: '/historial/:conversation_id',
     summary: 'A chat API conversation’s messages',
     tags,
-    params: z.object({ conversation_id: z.uuid() }),
+    params: z.object({ conversation_id: z.string().describe('The conversation’s UUID or its number') }),
     responses: {
       200: { description: 'Every message, oldest first', schema: chatHistorySchema },
       400: invalid,
