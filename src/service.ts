@@ -120,6 +120,7 @@ export async function startService(config: Config, log: Logger, options: Service
         log,
         outbox,
         durability: config.TURN_DURABILITY,
+        turnCacheSize: config.TURN_CACHE_SIZE,
         messageLimit: (tier) => tierOfTimeouts(ops.settings.current().timeouts, tier).max_messages,
       }),
       ops.turnStats,

@@ -75,6 +75,11 @@ export const envSchema = z.object({
    * throughput, but a database crash may lose the last fraction of a second of chat).
    */
   TURN_DURABILITY: z.enum(['all', 'effects'], { message: 'expected all or effects' }).default('all'),
+  /**
+   * Live conversations each process keeps in memory, so a turn need not read its
+   * conversation first (0: none). About 2 KB each (docs/scaling.md).
+   */
+  TURN_CACHE_SIZE: z.coerce.number({ message: 'expected a whole number of conversations (0: none)' }).int().min(0).default(5000),
   OUTBOX_POLL_MS: positiveInt('a positive number of milliseconds').default(1000),
 
   // WhatsApp Web (a linked phone, through whatsapp-web.js and Chromium)

@@ -71,6 +71,8 @@ export interface EngineOptions {
    *   stays consistent; the conversation resumes one step back).
    */
   durability?: 'effects' | 'all';
+  /** Live conversations cached per process (default 5,000; 0: none). */
+  turnCacheSize?: number;
 }
 
 export interface Engine extends MessageHandler {
@@ -122,7 +124,7 @@ export function createEngine(options: EngineOptions): Engine {
     durability: options.durability,
     messageLimit: options.messageLimit,
   });
-  const persister = createTurnPersister({ knex, log, decide });
+  const persister = createTurnPersister({ knex, log, decide, cacheSize: options.turnCacheSize });
   const deliver = createDelivery({ knex, clock, log, inline, outbox: options.outbox, afterAgreement: options.afterAgreement });
   /** One channel user's messages in this process one after another, in arrival order. */
   const arrivals = new KeyedSerialQueue();

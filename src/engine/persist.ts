@@ -15,8 +15,8 @@ import { isStaleTurn, optimisticSession, withLockedTurn, type ConversationRow, t
 import { publicContext, type Decision, type EngineTurnResult } from './decide.js';
 import type { Effect } from './effects.js';
 
-/** Live conversations kept in memory per process for the one-round-trip path. */
-const CACHE_SIZE = 5_000;
+/** Live conversations kept in memory per process for the one-round-trip path (TURN_CACHE_SIZE). */
+export const DEFAULT_TURN_CACHE_SIZE = 5_000;
 
 export interface TurnOutcome {
   result: EngineTurnResult;
@@ -35,17 +35,20 @@ export function createTurnPersister(deps: {
   knex: Knex;
   log: Logger;
   decide: (session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined) => Promise<Decision>;
+  /** How many live conversations to keep (0: none; every turn reads its conversation). */
+  cacheSize?: number;
 }): TurnPersister {
   const { knex, log, decide } = deps;
+  const cacheSize = deps.cacheSize ?? DEFAULT_TURN_CACHE_SIZE;
   /** Live conversations as this process last saved them, by "channel:user" (most recent last). */
   const cache = new Map<string, ConversationRow>();
 
   /** Remembers a live conversation as saved, or forgets a closed one. */
   function remember(key: string, conv: ConversationRow, version: number): void {
     cache.delete(key);
-    if (conv.status === 'closed' || conv.status === 'archived') return;
+    if (conv.status === 'closed' || conv.status === 'archived' || cacheSize === 0) return;
     cache.set(key, { ...conv, version });
-    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
   }
 
   /** A delivery already handled: nothing is done and no reply is sent. */
