@@ -83,7 +83,7 @@ export async function startService(config: Config, log: Logger, options: Service
     closers.push(() => ops.stop());
     const understander = await createUnderstander({
       settings: () => ops.settings.nlu(),
-      openai: { apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.OPENAI_TIMEOUT_MS, maxRetries: config.OPENAI_MAX_RETRIES },
+      openai: { apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.OPENAI_TIMEOUT_MS, budgetMs: config.OPENAI_BUDGET_MS, maxRetries: config.OPENAI_MAX_RETRIES },
       recorder: observeLlmCalls(createKnexLlmCallRecorder(knex, { clock })),
       log,
     });

@@ -57,6 +57,7 @@ export async function understanderFromConfig(config: Config, log: Logger, local:
           model: config.OPENAI_MODEL,
           baseURL: config.OPENAI_BASE_URL,
           timeoutMs: config.OPENAI_TIMEOUT_MS,
+          budgetMs: config.OPENAI_BUDGET_MS,
           maxRetries: config.OPENAI_MAX_RETRIES,
         },
     log,

@@ -79,6 +79,7 @@ export function openAiOptionsFromConfig(config: Config): OpenAiOptions | undefin
     model: config.OPENAI_MODEL,
     baseURL: config.OPENAI_BASE_URL,
     timeoutMs: config.OPENAI_TIMEOUT_MS,
+    budgetMs: config.OPENAI_BUDGET_MS,
     maxRetries: config.OPENAI_MAX_RETRIES,
   };
 }

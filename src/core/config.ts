@@ -64,7 +64,11 @@ export const envSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
   OPENAI_BASE_URL: z.url({ message: 'expected an absolute URL such as https://api.openai.com/v1' }).optional(),
   OPENAI_TIMEOUT_MS: positiveInt('a timeout in milliseconds').default(8000),
+  /** The whole OpenAI fallback of one turn (every attempt, backoff and Retry-After wait) fits in this. */
+  OPENAI_BUDGET_MS: positiveInt('a budget in milliseconds').default(3000),
   OPENAI_MAX_RETRIES: z.coerce.number({ message: 'expected 0 to 10' }).int().min(0).max(10, { message: 'expected 0 to 10' }).default(3),
+  /** The embedding model of the agency's documents (src/knowledge); changing it re-embeds every chunk once. */
+  OPENAI_EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
 
   // Conversation engine (docs/flows.md)
   FLOWS_DIR: z.string().min(1).default('./flows'),

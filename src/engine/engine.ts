@@ -141,9 +141,20 @@ export function createEngine(options: EngineOptions): Engine {
         try {
           // One user's messages in arrival order; the NLU runs before the turn takes a connection.
           outcome = await arrivals.run(`${message.channel}:${message.from}`, async () => {
-            const nlu = text ? await understander.understand(text, { now: clock.now() }) : undefined;
-            if (nlu) nluResults.inc({ source: nlu.source });
-            return persister.turn(message, nlu);
+            // An OpenAI call's audit row carries the conversation: known now when cached, else once the turn commits.
+            const live = persister.live(message.channel, message.from);
+            let settle: (id: string | undefined) => void = () => {};
+            const conversationId = live?.id ?? new Promise<string | undefined>((resolve) => (settle = resolve));
+            let turnConversation: string | undefined;
+            try {
+              const nlu = text ? await understander.understand(text, { now: clock.now(), conversationId, knownNames: live?.names }) : undefined;
+              if (nlu) nluResults.inc({ source: nlu.source });
+              const turn = await persister.turn(message, nlu);
+              turnConversation = turn.result.conversationId || undefined;
+              return turn;
+            } finally {
+              settle(turnConversation);
+            }
           });
         } catch (err) {
           // Another delivery of the same id from a different sender raced us to the unique index.

@@ -29,6 +29,8 @@ export interface TurnPersister {
   turn(message: InboundMessage, nlu: NluResult | undefined): Promise<TurnOutcome>;
   /** Forgets the cached conversation of a channel user (another writer closed it). */
   forget(channel: string, userId: string): void;
+  /** The live conversation this process has cached for a channel user: its id and the debtor's known name. */
+  live(channel: string, userId: string): { id: string; names: string[] } | undefined;
 }
 
 export function createTurnPersister(deps: {
@@ -88,6 +90,12 @@ export function createTurnPersister(deps: {
     },
     forget(channel, userId) {
       cache.delete(`${channel}:${userId}`);
+    },
+    live(channel, userId) {
+      const c = cache.get(`${channel}:${userId}`);
+      if (!c) return undefined;
+      const name = c.context.Nombre_del_cliente;
+      return { id: c.id, names: typeof name === 'string' && name.trim() ? [name] : [] };
     },
   };
 }

@@ -17,12 +17,13 @@ export {
   IntentModel,
   loadIntentModel,
   NluModelError,
+  parseIntentModel,
   saveIntentModel,
   trainIntentModel,
   type IntentPrediction,
   type LabelledText,
 } from './model.js';
-export { CircuitBreaker, estimateCostUsd, maskForExternal, type OpenAiOptions } from './openai.js';
+export { CircuitBreaker, DEFAULT_BUDGET_MS, estimateCostUsd, maskForExternal, type MaskOptions, type OpenAiOptions } from './openai.js';
 export { createKnexLlmCallRecorder } from './recorder.js';
 export {
   CorpusError,

@@ -4,7 +4,7 @@
  * anything leaves the process; retries with exponential backoff on 429 and 5xx; a
  * circuit breaker; every call recorded for the llm_calls audit.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
 import { log as processLog, type Logger } from '../log.js';
 import { INTENTS, type Intent, type LlmCallRecord, type LlmCallRecorder } from './types.js';
@@ -15,15 +15,20 @@ export interface OpenAiOptions {
   model: string;
   /** Any OpenAI-compatible server; defaults to OpenAI's. */
   baseURL?: string;
-  /** Per attempt. */
+  /** Per attempt (the turn's budget may cut it shorter). */
   timeoutMs: number;
+  /**
+   * The whole fallback of one turn: every attempt, every backoff and every Retry-After
+   * wait fit in it. A retry that could not finish inside it is not tried. Default 3 s.
+   */
+  budgetMs?: number;
   /** Retries after the first attempt, on 429, 5xx and dropped connections (not on timeouts). */
   maxRetries: number;
   /** First backoff delay; it doubles on every retry. Default 500 ms. */
   backoffBaseMs?: number;
   /** Longest backoff delay, also the cap on a server's Retry-After. Default 8 s. */
   backoffMaxMs?: number;
-  /** Consecutive failed calls that open the circuit. Default 5. */
+  /** Consecutive failed calls that open the circuit (a timeout opens it at once). Default 5. */
   breakerThreshold?: number;
   /** How long an open circuit waits before letting one probe call through. Default 30 s. */
   breakerCooldownMs?: number;
@@ -31,7 +36,14 @@ export interface OpenAiOptions {
   now?: () => number;
   /** How to wait between retries. Default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /** Monotonic milliseconds for the turn budget. Default performance.now. */
+  elapsed?: () => number;
 }
+
+/** Default per-turn budget of the whole fallback, in ms. */
+export const DEFAULT_BUDGET_MS = 3000;
+/** An attempt given less time than this is not worth starting. */
+const MIN_ATTEMPT_MS = 250;
 
 export interface OpenAiAnswer {
   intent: Intent;
@@ -63,23 +75,15 @@ export function estimateCostUsd(model: string, tokensIn: number, tokensOut: numb
   return Number(((tokensIn * price.input + tokensOut * price.output) / 1_000_000).toFixed(6));
 }
 
-/**
- * Six digits or more, however grouped (dots, commas, spaces, apostrophes, hyphens,
- * parentheses, +57): anything that could be a cédula, a phone, a card or an account.
- */
-const PERSONAL_DIGITS = /\+?\d(?:[\s.,'’\-()]{0,3}\d){5,}/g;
-const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+import { maskForExternal } from './mask.js';
+
+export { maskForExternal, type MaskOptions } from './mask.js';
 
 /**
- * The text as it may leave the process: every digit of a possible cédula, phone or
- * account replaced by #, keeping the shape ("93.388.915" → "##.###.###"), and e-mail
- * addresses replaced. Stronger than the logger's masking, which keeps two digits.
+ * Opens after `threshold` consecutive failures, or at the first timeout (a provider that
+ * hangs makes every caller wait: one is enough to know); after `cooldownMs` lets one
+ * probe through, a single attempt.
  */
-export function maskForExternal(text: string): string {
-  return text.replace(EMAIL, '[correo]').replace(PERSONAL_DIGITS, (m) => m.replace(/\d/g, '#'));
-}
-
-/** Opens after `threshold` consecutive failures; after `cooldownMs` lets one probe through. */
 export class CircuitBreaker {
   private failures = 0;
   private openedAt: number | undefined;
@@ -111,9 +115,14 @@ export class CircuitBreaker {
     this.probing = false;
   }
 
-  failure(): void {
+  /** True while the one half-open probe is out. */
+  get isProbing(): boolean {
+    return this.probing;
+  }
+
+  failure(kind: 'timeout' | 'error' = 'error'): void {
     this.failures++;
-    if (this.probing || this.failures >= this.threshold) this.openedAt = this.now();
+    if (this.probing || kind === 'timeout' || this.failures >= this.threshold) this.openedAt = this.now();
     this.probing = false;
   }
 }
@@ -175,6 +184,9 @@ export function parseAnswer(content: string | null | undefined): OpenAiAnswer | 
 type Failure = { status: 'timeout' | 'error'; retryable: boolean; message: string; retryAfterMs?: number };
 
 function describeFailure(err: unknown): Failure {
+  if (err instanceof APIUserAbortError) {
+    return { status: 'timeout', retryable: false, message: 'cut short: the circuit opened on another call\'s timeout' };
+  }
   if (err instanceof APIConnectionTimeoutError) {
     return { status: 'timeout', retryable: false, message: 'timed out' };
   }
@@ -203,6 +215,9 @@ function isReasoningModel(model: string): boolean {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A conversation id now, or one known once the turn commits (a new conversation's). */
+export type ConversationIdSource = string | PromiseLike<string | undefined> | undefined;
+
 /** Classifies messages with an OpenAI-compatible chat model; never throws. */
 export class OpenAiClassifier {
   readonly breaker: CircuitBreaker;
@@ -226,76 +241,112 @@ export class OpenAiClassifier {
     return this.options.model;
   }
 
-  /** The intent, or null when the call was skipped, failed or answered nonsense. */
-  async classify(text: string, conversationId?: string): Promise<OpenAiAnswer | null> {
-    const base = { model: this.options.model, purpose: 'intent', conversationId };
+  /** The intent, or null when the call was skipped, failed, answered nonsense or ran out of budget. */
+  async classify(text: string, conversationId?: ConversationIdSource, names?: readonly string[]): Promise<OpenAiAnswer | null> {
+    const base = { model: this.options.model, purpose: 'intent' };
     if (!this.breaker.allow()) {
-      await this.record({ ...base, tokensIn: 0, tokensOut: 0, latencyMs: 0, status: 'circuit_open', costUsd: 0, error: 'circuit open' });
+      this.record({ ...base, tokensIn: 0, tokensOut: 0, latencyMs: 0, status: 'circuit_open', costUsd: 0, error: 'circuit open' }, conversationId);
       return null;
     }
-    const started = performance.now();
+    // A half-open probe is one attempt: a still-broken provider costs one debtor one try.
+    const probe = this.breaker.isProbing;
+    const elapsed = this.options.elapsed ?? (() => performance.now());
+    const started = elapsed();
+    const budget = this.options.budgetMs ?? DEFAULT_BUDGET_MS;
+    const remaining = () => budget - (elapsed() - started);
     const body = {
       model: this.options.model,
       // Reasoning models refuse a temperature and spend tokens thinking: no cap for them.
       ...(isReasoningModel(this.options.model) ? {} : { temperature: 0, max_completion_tokens: 60 }),
       messages: [
         { role: 'system' as const, content: SYSTEM_PROMPT },
-        { role: 'user' as const, content: maskForExternal(text) },
+        { role: 'user' as const, content: maskForExternal(text, { names }) },
       ],
       response_format: RESPONSE_FORMAT,
     };
-    const maxRetries = this.options.maxRetries;
+    const maxRetries = probe ? 0 : this.options.maxRetries;
     const baseDelay = this.options.backoffBaseMs ?? 500;
     const maxDelay = this.options.backoffMaxMs ?? 8000;
     const sleep = this.options.sleep ?? defaultSleep;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const completion = await this.client.chat.completions.create(body, { timeout: this.options.timeoutMs, maxRetries: 0 });
-        const tokensIn = completion.usage?.prompt_tokens ?? 0;
-        const tokensOut = completion.usage?.completion_tokens ?? 0;
-        const latencyMs = Math.round(performance.now() - started);
-        const costUsd = estimateCostUsd(completion.model || this.options.model, tokensIn, tokensOut);
-        const answer = parseAnswer(completion.choices[0]?.message?.content);
-        if (!answer) {
-          this.breaker.failure();
-          await this.record({ ...base, tokensIn, tokensOut, latencyMs, costUsd, status: 'malformed', error: 'answer is not one of the intents' });
-          this.logger.warn({ model: this.options.model }, 'OpenAI answered something that is not an intent; using the rules');
+    const abort = new AbortController();
+    this.inFlight.add(abort);
+    const latency = () => Math.round(elapsed() - started);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const timeout = Math.max(1, Math.floor(Math.min(this.options.timeoutMs, remaining())));
+        try {
+          const completion = await this.client.chat.completions.create(body, { timeout, maxRetries: 0, signal: abort.signal });
+          const tokensIn = completion.usage?.prompt_tokens ?? 0;
+          const tokensOut = completion.usage?.completion_tokens ?? 0;
+          const costUsd = estimateCostUsd(completion.model || this.options.model, tokensIn, tokensOut);
+          const answer = parseAnswer(completion.choices?.[0]?.message?.content);
+          if (!answer) {
+            this.breaker.failure();
+            this.record({ ...base, tokensIn, tokensOut, latencyMs: latency(), costUsd, status: 'malformed', error: 'answer is not one of the intents' }, conversationId);
+            this.logger.warn({ model: this.options.model }, 'OpenAI answered something that is not an intent; using the rules');
+            return null;
+          }
+          this.breaker.success();
+          this.record({ ...base, tokensIn, tokensOut, latencyMs: latency(), costUsd, status: 'ok' }, conversationId);
+          return answer;
+        } catch (err) {
+          const failure = describeFailure(err);
+          let error = attempt > 0 ? `${failure.message} (after ${attempt + 1} attempts)` : failure.message;
+          if (failure.retryable && attempt < maxRetries) {
+            const backoff = Math.min(maxDelay, baseDelay * 2 ** attempt);
+            const wait = Math.min(maxDelay, Math.max(backoff, failure.retryAfterMs ?? 0));
+            // Wait and try again only if the retry still fits in the turn's budget.
+            if (wait + MIN_ATTEMPT_MS <= remaining() && (failure.retryAfterMs ?? 0) <= maxDelay) {
+              await sleep(wait);
+              continue;
+            }
+            error += `; no retry: waiting ${wait} ms would exceed the turn budget of ${budget} ms`;
+          }
+          const wasOpen = this.breaker.state !== 'closed';
+          this.breaker.failure(failure.status);
+          // The first timeout of a burst opens the circuit: the calls still waiting give up now.
+          if (failure.status === 'timeout' && !wasOpen) this.abortOthers(abort);
+          this.record({ ...base, tokensIn: 0, tokensOut: 0, latencyMs: latency(), costUsd: 0, status: failure.status, error }, conversationId);
+          this.logger.warn({ model: this.options.model, status: failure.status, error, circuit: this.breaker.state }, 'OpenAI call failed; using the rules');
           return null;
         }
-        this.breaker.success();
-        await this.record({ ...base, tokensIn, tokensOut, latencyMs, costUsd, status: 'ok' });
-        return answer;
-      } catch (err) {
-        const failure = describeFailure(err);
-        if (failure.retryable && attempt < maxRetries) {
-          const backoff = Math.min(maxDelay, baseDelay * 2 ** attempt);
-          await sleep(Math.min(maxDelay, Math.max(backoff, failure.retryAfterMs ?? 0)));
-          continue;
-        }
-        this.breaker.failure();
-        const error = attempt > 0 ? `${failure.message} (after ${attempt + 1} attempts)` : failure.message;
-        await this.record({
-          ...base,
-          tokensIn: 0,
-          tokensOut: 0,
-          latencyMs: Math.round(performance.now() - started),
-          costUsd: 0,
-          status: failure.status,
-          error,
-        });
-        this.logger.warn({ model: this.options.model, status: failure.status, error, circuit: this.breaker.state }, 'OpenAI call failed; using the rules');
-        return null;
       }
+    } finally {
+      this.inFlight.delete(abort);
     }
   }
 
-  private async record(call: LlmCallRecord): Promise<void> {
-    if (!this.recorder) return;
-    try {
-      await this.recorder.record(call);
-    } catch (err) {
-      // The audit must never break a conversation turn.
-      this.logger.warn({ err }, 'could not record an LLM call');
-    }
+  private readonly inFlight = new Set<AbortController>();
+  private abortOthers(self: AbortController): void {
+    for (const other of this.inFlight) if (other !== self) other.abort();
+  }
+
+  /** Pending audit writes (tests and shutdown may wait for them). */
+  readonly pending = new Set<Promise<void>>();
+
+  /**
+   * Records the call without holding the turn: when the conversation id is known only
+   * once the turn commits (a new conversation), the row is written then, with it.
+   */
+  private record(call: Omit<LlmCallRecord, 'conversationId'>, conversationId: ConversationIdSource): void {
+    const recorder = this.recorder;
+    if (!recorder) return;
+    const withId = (id: string | undefined) => recorder.record({ ...call, ...(id ? { conversationId: id } : {}) });
+    const started =
+      typeof conversationId === 'object' && conversationId !== null
+        ? Promise.resolve(conversationId).then(withId)
+        : new Promise<void>((resolve) => resolve(withId(conversationId)));
+    const write: Promise<void> = started
+      .catch((err: unknown) => {
+        // The audit must never break a conversation turn.
+        this.logger.warn({ err }, 'could not record an LLM call');
+      })
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
+  }
+
+  /** Resolves when every audit row started so far is written (or failed). */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 }

@@ -56,8 +56,13 @@ export interface NluSettings {
 export interface UnderstandOptions {
   /** Never call OpenAI (the CLI's --local, benchmarks). */
   local?: boolean;
-  /** For the audit row of an OpenAI call. */
-  conversationId?: string;
+  /**
+   * For the audit row of an OpenAI call: the id, or a promise of it when the conversation
+   * is created by this very turn (the row is written once the turn commits).
+   */
+  conversationId?: string | PromiseLike<string | undefined>;
+  /** The debtor's names as the agency knows them: masked before anything goes to OpenAI. */
+  knownNames?: readonly string[];
   /** "Now" by the caller's clock, for resolving relative dates ("el viernes", "la otra quincena"). */
   now: Date;
 }

@@ -52,7 +52,7 @@ export class NluPipeline implements Understander {
     }
 
     if (!options.local && settings.openaiEnabled && this.openai) {
-      const answer = await this.openai.classify(clean, options.conversationId);
+      const answer = await this.openai.classify(clean, options.conversationId, options.knownNames);
       if (answer) return { text: clean, intent: answer.intent, confidence: answer.confidence, source: 'openai', entities };
     }
 
