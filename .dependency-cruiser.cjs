@@ -6,7 +6,7 @@
  *   flows, nlu, store
  *   compliance
  *   engine, agreements
- *   campaigns, scheduler, ops, knowledge
+ *   campaigns, scheduler, ops, knowledge, learning
  *   http, cli
  *   service.ts (the composition root), main.ts
  *
@@ -18,7 +18,7 @@ const LAYERS = [
   ['flows', 'nlu', 'store'],
   ['compliance'],
   ['engine', 'agreements'],
-  ['campaigns', 'scheduler', 'ops', 'knowledge'],
+  ['campaigns', 'scheduler', 'ops', 'knowledge', 'learning'],
   ['http', 'cli'],
 ];
 const above = (i) => LAYERS.slice(i + 1).flat();
