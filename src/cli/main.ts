@@ -7,6 +7,7 @@ import { registerNluCommands } from './nlu-commands.js';
 import { registerCampaignCommands } from './campaign-commands.js';
 import { registerComplianceCommands } from './compliance-commands.js';
 import { registerPaymentCommands } from './payment-commands.js';
+import { registerDocsCommands } from './docs-commands.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
 export function buildProgram(): Command {
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerComplianceCommands(program);
   registerCampaignCommands(program);
   registerPaymentCommands(program);
+  registerDocsCommands(program);
 
   program
     .command('start')
