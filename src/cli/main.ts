@@ -8,6 +8,7 @@ import { registerCampaignCommands } from './campaign-commands.js';
 import { registerComplianceCommands } from './compliance-commands.js';
 import { registerPaymentCommands } from './payment-commands.js';
 import { registerDocsCommands } from './docs-commands.js';
+import { registerUserCommands } from './user-commands.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
 export function buildProgram(): Command {
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerCampaignCommands(program);
   registerPaymentCommands(program);
   registerDocsCommands(program);
+  registerUserCommands(program);
 
   program
     .command('start')

@@ -43,6 +43,10 @@ export const envSchema = z.object({
   LOG_PRETTY: bool.optional(),
   ADMIN_TOKEN: z.string().min(16, { message: 'expected at least 16 characters (a long random secret)' }).optional(),
   METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters (a long random secret)' }).optional(),
+  /** The first admin user, created at start-up when there is no user yet (then these are ignored). */
+  ADMIN_EMAIL: z.email({ message: 'expected an e-mail address' }).optional(),
+  ADMIN_PASSWORD: z.string().min(10, { message: 'expected at least 10 characters' }).optional(),
+  ADMIN_NAME: z.string().min(1).max(120).default('Administrador'),
   CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number({ message: 'expected a whole number of messages (0 turns the limit off)' }).int().min(0).default(60),
   ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number({ message: 'expected a whole number of requests (0 turns the limit off)' }).int().min(0).default(600),
   /**

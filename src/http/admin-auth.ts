@@ -1,5 +1,6 @@
 import { safeEqual } from '../core/index.js';
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { runInAgency } from '../store/index.js';
 
 /**
  * Who may do what in the back office. Each role includes the ones before it:
@@ -46,6 +47,8 @@ export interface Authenticator {
    * and then returns 'answered'.
    */
   resolve(req: Request, res: Response): Promise<Principal | 'answered' | undefined>;
+  /** Called once the principal is known: records changes and exports in the audit trail. */
+  audit?(req: Request, res: Response, principal: Principal): void;
 }
 export const AUTHENTICATOR_KEY = 'acuerdoAuthenticator';
 
@@ -75,6 +78,12 @@ function bearerOf(req: Request): string {
 export function authenticate(adminToken?: () => string | undefined): RequestHandler {
   return (req, res, next) => {
     if (principalOf(res)) return next();
+    // From here on every query of the request runs as the principal's agency (row-level security).
+    const proceed = (p: Principal, go: NextFunction) => {
+      res.locals.principal = p;
+      auth?.audit?.(req, res, p);
+      runInAgency(p.agencyId, () => go());
+    };
     const auth = req.app?.locals?.[AUTHENTICATOR_KEY] as Authenticator | undefined;
     const expected = adminToken?.() ?? auth?.adminToken();
     if (!expected && !auth) {
@@ -83,8 +92,7 @@ export function authenticate(adminToken?: () => string | undefined): RequestHand
     }
     const given = bearerOf(req);
     if (expected && given && safeEqual(given, expected)) {
-      res.locals.principal = adminTokenPrincipal();
-      return next();
+      return proceed(adminTokenPrincipal(), next);
     }
     if (!auth) {
       unauthorized(res, 'acuerdo-admin');
@@ -94,8 +102,7 @@ export function authenticate(adminToken?: () => string | undefined): RequestHand
       (principal) => {
         if (principal === 'answered') return;
         if (!principal) return unauthorized(res, 'acuerdo-admin');
-        res.locals.principal = principal;
-        next();
+        proceed(principal, next);
       },
       (err: unknown) => next(err),
     );

@@ -26,6 +26,8 @@ export interface ConversationFilters {
   to?: Date;
   /** true: was handed to a person at some point; false: never was. */
   handoff?: boolean;
+  /** Only these portfolios (and conversations without one): an agent's reach. */
+  portfolioIds?: number[];
   limit: number;
   offset: number;
 }
@@ -157,6 +159,8 @@ export async function listConversations(knex: Knex, f: ConversationFilters): Pro
   if (f.state) q.where('c.state', f.state);
   if (f.channel) q.where('c.channel', f.channel);
   if (f.portfolio) wherePortfolio(q, 'c.portfolio_id', 'p.name', f.portfolio);
+  // An agent limited to some portfolios also sees the conversations not yet tied to one.
+  if (f.portfolioIds) q.where((w) => w.whereIn('c.portfolio_id', f.portfolioIds!).orWhereNull('c.portfolio_id'));
   if (f.from) q.where('c.opened_at', '>=', f.from);
   if (f.to) q.where('c.opened_at', '<', f.to);
   if (f.handoff === true) q.whereNotNull('c.handoff_at');

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Knex } from '../store/index.js';
 import { AlertMonitor } from './alerts.js';
 import { HandoffService } from './handoff.js';
+import { PeopleStore } from './people.js';
 import { SettingsStore } from './settings.js';
 import { TurnStats } from './turn-stats.js';
 
@@ -54,6 +55,8 @@ export interface Ops {
   turnStats: TurnStats;
   alerts: AlertMonitor;
   handoff: HandoffService;
+  /** Back-office users, their sessions and API tokens. */
+  people: PeopleStore;
   stop(): Promise<void>;
 }
 
@@ -84,11 +87,15 @@ export async function startOps(options: OpsOptions): Promise<Ops> {
   });
   alerts.start();
   const handoff = new HandoffService({ knex, log, dispatch: options.dispatch, clock });
+  const people = new PeopleStore({ knex, clock });
+  const firstAdmin = await people.bootstrapAdmin({ email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD, name: config.ADMIN_NAME });
+  if (firstAdmin) log.info({ userId: firstAdmin.id }, 'first admin user created from ADMIN_EMAIL');
   return {
     settings,
     turnStats,
     alerts,
     handoff,
+    people,
     async stop() {
       settings.stop();
       await alerts.stop();
@@ -97,3 +104,19 @@ export async function startOps(options: OpsOptions): Promise<Ops> {
   };
 }
 export { CONVERSATION_STATUSES } from './conversations.js';
+export {
+  API_TOKEN_PREFIX,
+  DEFAULT_AGENCY,
+  newUserSchema,
+  PASSWORD_MIN_LENGTH,
+  PeopleError,
+  PeopleStore,
+  USER_ROLES,
+  type LoginOutcome,
+  type NewUser,
+  type PeopleOptions,
+  type SessionInfo,
+  type User,
+  type UserRole,
+} from './people.js';
+export { agentSignature, AUDIT_CSV_HEADER, createAgency, getAgency, listAgencies, listAudit, recordAudit, updateAgency, writeAuditCsv, type Agency, type AuditEntry, type AuditFilters, type AuditRow } from './audit.js';

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { DEFAULT_AGENCY_ID, prepareConnection, withAgencyPools } from './agency.js';
 
 export type { Knex };
 
@@ -32,7 +33,29 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * The service's knex: the default agency's pool, and inside runInAgency that agency's
+ * own row-security-bound pool (see src/store/agency.ts). Every connection sets its agency
+ * when it is created.
+ */
 export function createKnex(connectionString: string, poolMax = 10, log?: Logger): Knex {
+  const pool = (agencyId: number, enforce: boolean, max: number) => ({
+    min: 0,
+    max,
+    idleTimeoutMillis: 30_000,
+    afterCreate: (conn: Parameters<typeof prepareConnection>[0], done: (err: unknown, conn: unknown) => void) => {
+      prepareConnection(conn, agencyId, enforce).then(
+        () => done(null, conn),
+        (err: unknown) => done(err, conn),
+      );
+    },
+  });
+  return withAgencyPools(createPlainKnex(connectionString, pool(DEFAULT_AGENCY_ID, false, poolMax), log), (agencyId) =>
+    createPlainKnex(connectionString, pool(agencyId, true, Math.min(poolMax, 4)), log),
+  );
+}
+
+function createPlainKnex(connectionString: string, pool: Knex.PoolConfig, log?: Logger): Knex {
   return knexFactory({
     // knex prints pool and connection trouble to the console unless given a logger.
     log: {
@@ -43,7 +66,7 @@ export function createKnex(connectionString: string, poolMax = 10, log?: Logger)
     },
     client: 'pg',
     connection: { connectionString, application_name: 'acuerdo' },
-    pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+    pool,
     acquireConnectionTimeout: 10_000,
   });
 }

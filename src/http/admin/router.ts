@@ -10,10 +10,12 @@ import { funnel, getTranscript, listConversations, nluOverview } from '../../ops
 import { HandoffError, type HandoffService } from '../../ops/index.js';
 import { metricsReport } from '../../ops/index.js';
 import { SettingsValidationError, type SettingsStore } from '../../ops/index.js';
-import type { TurnStats } from '../../ops/index.js';
+import type { PeopleStore, TurnStats } from '../../ops/index.js';
 import type { Knex } from '../../store/index.js';
 import { authenticate } from '../admin-auth.js';
 import { agreementAdminRoutes } from './agreement-routes.js';
+import { peopleAdminRoutes } from './people-routes.js';
+import { actingAgent, inScope, mayReachConversation, portfolioScope, signedReply } from './scope.js';
 import { defineRoute, mountRoutes, RequestValidationError, type ApiRoute } from './route.js';
 import * as s from './schemas.js';
 
@@ -29,6 +31,8 @@ export interface AdminDeps {
   turnStats?: TurnStats;
   /** The service's clock: the default report windows end now. */
   clock: Clock;
+  /** Back-office users: their admin routes, names on actions and reply signatures. */
+  people?: PeopleStore;
 }
 
 const DAY = 24 * 3600_000;
@@ -85,7 +89,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       tags: tags('conversations'),
       query: s.conversationListQuery,
       responses: { 200: { description: 'Most recently active first', schema: s.conversationListSchema }, 400: invalid, 401: unauthorized },
-      handler: async ({ query }) => listConversations(knex, query),
+      handler: async ({ query, res }) => listConversations(knex, { ...query, portfolioIds: portfolioScope(res) ?? undefined }),
     }),
     defineRoute({
       method: 'get',
@@ -96,6 +100,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       params: s.conversationIdParams,
       responses: { 200: { description: 'The conversation and every message, oldest first', schema: s.transcriptSchema }, 401: unauthorized, 404: notFound },
       handler: async ({ params, res }) => {
+        if (!(await mayReachConversation(knex, res, params.id))) return undefined;
         const transcript = await getTranscript(knex, params.id);
         if (!transcript) return res.status(404).json({ error: 'not_found', details: 'no such conversation' });
         return transcript;
@@ -109,7 +114,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       description: 'Conversations the bot handed to a person (solicitar_asesor, fallback limit, message limit), longest waiting first.',
       tags: tags('handoff'),
       responses: { 200: { description: 'The queue', schema: s.queueSchema }, 401: unauthorized },
-      handler: async () => ({ items: await handoff.queue() }),
+      handler: async ({ res }) => ({ items: (await handoff.queue()).filter((c) => inScope(res, c.portfolio_id)) }),
     }),
     defineRoute({
       method: 'post',
@@ -120,8 +125,9 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       params: s.conversationIdParams,
       body: s.takeBodySchema,
       responses: { 200: { description: 'Assigned', schema: s.okSchema }, 400: invalid, 401: unauthorized, 404: notFound, 409: conflict },
-      handler: async ({ params, body }) => {
-        await handoff.take(params.id, body.agent);
+      handler: async ({ params, body, res }) => {
+        if (!(await mayReachConversation(knex, res, params.id))) return undefined;
+        await handoff.take(params.id, actingAgent(res, body.agent));
         return { ok: true as const };
       },
     }),
@@ -135,7 +141,10 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       params: s.conversationIdParams,
       body: s.replyBodySchema,
       responses: { 201: { description: 'Queued for delivery', schema: s.replyResultSchema }, 400: invalid, 401: unauthorized, 404: notFound, 409: conflict },
-      handler: async ({ params, body }) => handoff.reply(params.id, body.agent, body.text),
+      handler: async ({ params, body, res }) => {
+        if (!(await mayReachConversation(knex, res, params.id))) return undefined;
+        return handoff.reply(params.id, actingAgent(res, body.agent), await signedReply(deps, res, body.text));
+      },
     }),
     defineRoute({
       method: 'post',
@@ -146,8 +155,9 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       params: s.conversationIdParams,
       body: s.releaseBodySchema,
       responses: { 200: { description: 'The bot answers again', schema: s.okSchema }, 400: invalid, 401: unauthorized, 404: notFound, 409: conflict },
-      handler: async ({ params, body }) => {
-        await handoff.release(params.id, body.agent, body.message);
+      handler: async ({ params, body, res }) => {
+        if (!(await mayReachConversation(knex, res, params.id))) return undefined;
+        await handoff.release(params.id, actingAgent(res, body.agent), body.message);
         return { ok: true as const };
       },
     }),
@@ -160,8 +170,9 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       params: s.conversationIdParams,
       body: s.releaseBodySchema,
       responses: { 200: { description: 'Closed', schema: s.okSchema }, 400: invalid, 401: unauthorized, 404: notFound, 409: conflict },
-      handler: async ({ params, body }) => {
-        await handoff.close(params.id, body.agent, body.message);
+      handler: async ({ params, body, res }) => {
+        if (!(await mayReachConversation(knex, res, params.id))) return undefined;
+        await handoff.close(params.id, actingAgent(res, body.agent), body.message);
         return { ok: true as const };
       },
     }),
@@ -264,6 +275,7 @@ export function adminRoutes(deps: AdminDeps): ApiRoute[] {
       handler: async ({ query }) => aiUsage(knex, windowOf(query, now(), 30 * DAY)),
     }),
     ...agreementAdminRoutes({ knex, clock: deps.clock }),
+    ...(deps.people ? peopleAdminRoutes({ knex, people: deps.people, clock: deps.clock, config: deps.config }) : []),
   ];
 }
 
