@@ -5,7 +5,7 @@ import { systemClock, type Clock } from './core/index.js';
 import { createChannelPorts } from './channel-ports.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
-import { migrateLatest, openDatabase, type Database, type Knex } from './store/db.js';
+import { migrateLatest, openDatabase, type Database, type Knex, type SupervisionOptions } from './store/db.js';
 import { loadDemoDataIfEmpty } from './store/demo.js';
 import path from 'node:path';
 import { createChatConversations, createEngine, createOutbox, warnUnverifiedPortfolios, type Engine, type Outbox } from './engine/index.js';
@@ -51,11 +51,13 @@ export interface ServiceOptions {
    * a ManualClock to drive a whole lifecycle at any date.
    */
   clock?: Clock;
+  /** How the database is watched and what happens when it cannot be brought back (default: exit 1). */
+  database?: SupervisionOptions;
 }
 
 export async function startService(config: Config, log: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? systemClock;
-  const database = await openDatabase(config, log);
+  const database = await openDatabase(config, log, options.database);
   const { knex } = database;
   const closers: (() => Promise<void>)[] = [];
   const started: ChannelAdapter[] = [];
@@ -157,6 +159,7 @@ export async function startService(config: Config, log: Logger, options: Service
       config,
       log,
       clock,
+      database: database.supervisor,
       routes: [
         { path: CHAT_API_PATH, router: createChatRateLimiter(() => ops.settings.current().rate_limits.chat_per_sender_per_minute) },
         { path: CHAT_API_PATH, router: createChatRouter({ engine, conversations: createChatConversations(knex), detectCedula, clock }) },

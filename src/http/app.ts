@@ -5,7 +5,8 @@ import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { inFlightLimit } from './backpressure.js';
 import { prometheusHandler } from './prometheus.js';
-import { pingDatabase, type Knex } from '../store/index.js';
+import { pingDatabase, type Knex, type Supervisor } from '../store/index.js';
+import { answerUnavailable, databaseGate, isDatabaseUnavailable, rateLimitedLog } from './availability.js';
 
 export interface AppDeps {
   knex: Knex;
@@ -17,6 +18,8 @@ export interface AppDeps {
   routes?: { path: string; router: Router }[];
   /** Called with the app before the JSON body parser, for routes that need the raw body (webhooks). */
   beforeBodyParsers?: (app: Express) => void;
+  /** The database's watcher: while it is not up, writes get 503 + Retry-After and health says why. */
+  database?: Supervisor;
 }
 
 /** The JSON error body every endpoint answers with. */
@@ -46,14 +49,19 @@ export function createApp(deps: AppDeps): Express {
   );
   // Before the webhooks and the body parser: past the bound a request is refused unread.
   app.use(inFlightLimit({ max: deps.config.HTTP_MAX_IN_FLIGHT }).middleware);
+  // Before the webhooks: a platform told 503 delivers again later.
+  if (deps.database) app.use(databaseGate(deps.database));
   deps.beforeBodyParsers?.(app);
   app.use(express.json({ limit: JSON_LIMIT }));
 
   app.get('/api/v1/chat/test', async (_req, res) => {
-    const ok = await pingDatabase(deps.knex);
+    const state = deps.database?.state();
+    const ok = (!state || state.status === 'up') && (await pingDatabase(deps.knex));
+    if (!ok && state?.status !== 'up' && deps.database) res.setHeader('Retry-After', String(deps.database.retryAfterSeconds()));
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'unavailable',
       database: ok ? 'ok' : 'unreachable',
+      ...(ok ? {} : { reason: state && state.status !== 'up' ? state.reason : 'the database does not answer' }),
       service: 'acuerdo',
       time: deps.clock.now().toISOString(),
     });
@@ -67,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'not_found', details: `${req.method} ${req.path}` } satisfies ErrorBody);
   });
 
+  const logUnavailable = rateLimitedLog(deps.log);
   const onError: ErrorRequestHandler = (err: { type?: string; status?: number; message?: string }, req, res, _next) => {
     if (err.type === 'entity.parse.failed') {
       res.status(400).json({ error: 'invalid_json', details: err.message } satisfies ErrorBody);
@@ -78,6 +87,13 @@ export function createApp(deps: AppDeps): Express {
     }
     if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
       res.status(err.status).json({ error: 'bad_request', details: err.message } satisfies ErrorBody);
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      deps.database?.poke();
+      logUnavailable(err, req.path);
+      const state = deps.database?.state();
+      answerUnavailable(res, deps.database?.retryAfterSeconds() || 2, state && state.status !== 'up' ? state.reason : undefined);
       return;
     }
     deps.log.error({ err, path: req.path }, 'request failed');

