@@ -27,6 +27,7 @@ export { listInbox, recordForReview, REVIEW_REASONS, reviewDecision, ReviewError
 export { RATING_QUESTION, ratingFrom, ratingReport, type RatingReport } from './ratings.js';
 export {
   activateVersion,
+  DEFAULT_TOLERANCE,
   GATE_FILES,
   GateError,
   listVersions,
