@@ -21,6 +21,8 @@ import { agreementJobs, createLifecycleScheduler, type Scheduler } from './sched
 import { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './http/scheduler-routes.js';
 import { createAgreementsService, createLinkSigner, createMercadoPagoProvider } from './agreements/index.js';
 import { createAgreementsRouter } from './http/agreements-routes.js';
+import { createKnowledge, createOpenAiAnswerWriter, createOpenAiEmbedder, ensureEmbeddings, loadDemoDocumentIfEmpty } from './knowledge/index.js';
+import { createKnowledgeRouter, DOCUMENTS_PATH } from './http/knowledge-routes.js';
 import { randomBytes } from 'node:crypto';
 
 export interface RunningService {
@@ -69,6 +71,8 @@ export async function startService(config: Config, log: Logger, options: Service
     const applied = await migrateLatest(knex);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
     if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log, clock.now());
+    // The demo agency's guide (payment points, hours, certificates, glossary) beside the demo portfolios.
+    if (config.DEMO_DATA) await loadDemoDocumentIfEmpty(knex, clock, log);
 
     // The conversation engine: flows checked first (a broken flow never starts), the
     // NLU, the outbox and its retry worker, and the REST chat API (channel "api").
@@ -108,6 +112,21 @@ export async function startService(config: Config, log: Logger, options: Service
       templateLanguage: config.CAMPAIGN_TEMPLATE_LANGUAGE,
       dispatch: (ids) => void outbox.dispatch(ids),
     });
+    // The agency's documents answer debtors' general questions: full-text always; with OpenAI
+    // configured and switched on in the settings, embeddings (each chunk once per model) and
+    // answers written from the passages.
+    const documentsAi = config.OPENAI_API_KEY
+      ? {
+          embedder: createOpenAiEmbedder({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_EMBEDDING_MODEL }),
+          writer: createOpenAiAnswerWriter({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_MODEL, timeoutMs: config.OPENAI_TIMEOUT_MS }),
+        }
+      : undefined;
+    const documentsOpenAi = () => (documentsAi && ops.settings.nlu().openaiEnabled ? documentsAi : undefined);
+    const knowledge = createKnowledge({ knex, clock, log, openai: documentsOpenAi });
+    if (documentsAi) {
+      const embedding = ensureEmbeddings(knex, documentsAi.embedder).catch((err: unknown) => log.warn({ err }, 'embedding the documents failed; full-text search only until the next start or upload'));
+      closers.push(() => embedding.then(() => undefined));
+    }
     const engine = observeTurns(
       createEngine({
         knex,
@@ -117,6 +136,7 @@ export async function startService(config: Config, log: Logger, options: Service
           if (replaces !== undefined) await agreements.carryOver(reference);
         },
         understander,
+        knowledge,
         flows,
         policies,
         log,
@@ -165,6 +185,7 @@ export async function startService(config: Config, log: Logger, options: Service
         { path: CHAT_API_PATH, router: createChatRouter({ engine, conversations: createChatConversations(knex), detectCedula, clock }) },
         { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
         { path: '/', router: createAgreementsRouter({ service: agreements, signer }) },
+        { path: DOCUMENTS_PATH, router: createKnowledgeRouter({ knex, clock, log, adminToken: () => config.ADMIN_TOKEN, embedder: () => documentsOpenAi()?.embedder }) },
         ...operationsRoutes({ knex, config, log, clock, ops }),
       ],
       beforeBodyParsers: (a) => {

@@ -4,7 +4,6 @@ import type { Config } from '../core/index.js';
 import {
   addDocument,
   createOpenAiEmbedder,
-  DocumentNotFoundError,
   DocumentReadError,
   ensureEmbeddings,
   evaluateRetrieval,
@@ -12,6 +11,7 @@ import {
   listDocuments,
   parseQuestionSet,
   QuestionSetError,
+  UnknownPortfolioError,
   type Embedder,
 } from '../knowledge/index.js';
 import { fail, withDatabase } from './context.js';
@@ -51,7 +51,7 @@ export function registerDocsCommands(program: Command): void {
               '.\n',
           );
         } catch (err) {
-          if (err instanceof DocumentReadError || err instanceof DocumentNotFoundError) return fail(`Not added: ${err.message}`);
+          if (err instanceof DocumentReadError || err instanceof UnknownPortfolioError) return fail(`Not added: ${err.message}`);
           throw err;
         }
       });

@@ -52,10 +52,12 @@ export interface DeciderDeps {
   messageLimit?: (tier: string) => number | undefined;
 }
 
-export function createDecider(deps: DeciderDeps): (session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined) => Promise<Decision> {
+export function createDecider(
+  deps: DeciderDeps,
+): (session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined, documents?: { text: string }) => Promise<Decision> {
   const { flows, defaultFlow, clock, log } = deps;
   /** Steps the flow for a loaded (or new) conversation and prepares what to save. Writes nothing. */
-  return async function decide(session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined): Promise<Decision> {
+  return async function decide(session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined, documents?: { text: string }): Promise<Decision> {
     const now = clock.now();
     const isNew = !loaded;
     // A copy: a failed save must leave the cached row as it was.
@@ -92,7 +94,12 @@ export function createDecider(deps: DeciderDeps): (session: TurnSession, loaded:
         media: message.media,
         nlu,
         // What the words say beyond the intent: the compliance module's opt-out detector among them.
-        signals: { ...signalVariables(readSignals(message.text, nlu)), ...(checkContactWindow(now).allowed ? {} : { fuera_de_horario: true }) },
+        signals: {
+          ...signalVariables(readSignals(message.text, nlu)),
+          ...(checkContactWindow(now).allowed ? {} : { fuera_de_horario: true }),
+          // The agency's documents' reply to a general question (knowledge-port.ts).
+          ...(documents ? { respuesta_documentos: documents.text } : {}),
+        },
         now,
         // Ley 2300 art. 4: someone writing for the debtor never gets the debt.
         thirdParty: detectThirdParty(message.text)?.relation,

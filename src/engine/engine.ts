@@ -23,6 +23,7 @@ import type { Outbox } from './outbox.js';
 import { createTurnPersister } from './persist.js';
 import { DEFAULT_MAX_STEPS, renderMessages } from './runner.js';
 import { createTurnPorts } from './turn-ports.js';
+import { consultDocuments, type KnowledgePort } from './knowledge-port.js';
 
 export { publicContext, type EngineTurnResult } from './decide.js';
 import type { EngineTurnResult } from './decide.js';
@@ -41,6 +42,8 @@ export interface EngineOptions {
    */
   afterAgreement?: (agreement: { reference: string; replaces?: number }) => Promise<void>;
   understander: Understander;
+  /** The agency's documents, for a debtor's general questions (src/knowledge). Absent: none are answered. */
+  knowledge?: KnowledgePort;
   /** The flows by name (or one flow). New conversations use `defaultFlow`. */
   flows: ReadonlyMap<string, Flow> | Flow;
   policies?: PolicySet;
@@ -149,7 +152,8 @@ export function createEngine(options: EngineOptions): Engine {
             try {
               const nlu = text ? await understander.understand(text, { now: clock.now(), conversationId, knownNames: live?.names }) : undefined;
               if (nlu) nluResults.inc({ source: nlu.source });
-              const turn = await persister.turn(message, nlu);
+              const documents = text && nlu && options.knowledge ? await consultDocuments(options.knowledge, message, text, nlu, log) : undefined;
+              const turn = await persister.turn(message, nlu, documents);
               turnConversation = turn.result.conversationId || undefined;
               return turn;
             } finally {

@@ -23,6 +23,7 @@ export { loadTranscript, lockChannelUser, type ConversationRow, type Conversatio
 export { computeOffers, evaluateCounteroffer, makePlan, type DebtorFigures, type Offers, type Plan, type Proposal, type Verdict } from './offers.js';
 
 export type { Effect } from './effects.js';
+export type { DocumentQuestion, KnowledgePort } from './knowledge-port.js';
 export {
   formatFlowTestReport,
   loadFlowTestFixtures,

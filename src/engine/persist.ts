@@ -26,7 +26,8 @@ export interface TurnOutcome {
 }
 
 export interface TurnPersister {
-  turn(message: InboundMessage, nlu: NluResult | undefined): Promise<TurnOutcome>;
+  /** `documents`: the agency's documents' reply to a general question, read before the turn. */
+  turn(message: InboundMessage, nlu: NluResult | undefined, documents?: { text: string }): Promise<TurnOutcome>;
   /** Forgets the cached conversation of a channel user (another writer closed it). */
   forget(channel: string, userId: string): void;
   /** The live conversation this process has cached for a channel user: its id and the debtor's known name. */
@@ -36,7 +37,7 @@ export interface TurnPersister {
 export function createTurnPersister(deps: {
   knex: Knex;
   log: Logger;
-  decide: (session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined) => Promise<Decision>;
+  decide: (session: TurnSession, loaded: ConversationRow | undefined, message: InboundMessage, nlu: NluResult | undefined, documents?: { text: string }) => Promise<Decision>;
   /** How many live conversations to keep (0: none; every turn reads its conversation). */
   cacheSize?: number;
 }): TurnPersister {
@@ -68,13 +69,13 @@ export function createTurnPersister(deps: {
   }
 
   return {
-    async turn(message, nlu) {
+    async turn(message, nlu, documents) {
       const key = `${message.channel}:${message.from}`;
       const reader = optimisticSession(knex);
       const cached = cache.get(key);
       const first = cached ? { conversation: cached, duplicate: false } : await reader.peek(message.channel, message.from, message.messageId);
       if (first.duplicate) return duplicateOutcome(key, first.conversation);
-      const optimistic = await decide(reader, first.conversation, message, nlu);
+      const optimistic = await decide(reader, first.conversation, message, nlu, documents);
       try {
         return saved(key, optimistic, await reader.save(optimistic.write));
       } catch (err) {
@@ -84,7 +85,7 @@ export function createTurnPersister(deps: {
       }
       return withLockedTurn(knex, { channel: message.channel, userId: message.from, messageId: message.messageId }, async (session, loaded) => {
         if (loaded.duplicate) return duplicateOutcome(key, loaded.conversation);
-        const d = await decide(session, loaded.conversation, message, nlu);
+        const d = await decide(session, loaded.conversation, message, nlu, documents);
         return saved(key, d, await session.save(d.write));
       });
     },

@@ -31,6 +31,8 @@ export const SIGNAL_VARIABLES = [
   'cancelar_acuerdo',
   'fuera_de_horario',
   'opcion_plan',
+  // The agency's documents' reply to a general question (src/engine/knowledge-port.ts), with its source.
+  'respuesta_documentos',
 ] as const;
 
 /**

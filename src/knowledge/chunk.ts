@@ -48,12 +48,42 @@ function cutLong(paragraph: string, target: number): string[] {
   return out;
 }
 
+/**
+ * The text's paragraphs and headings, in order. Blank lines separate paragraphs; inside a
+ * block, a title-like line after a sentence's end is a heading too (PDF text has no blank
+ * lines), a line ending a sentence ends a paragraph, and other line breaks are wrapping.
+ */
+function blocks(text: string): { heading?: string; paragraph?: string }[] {
+  const out: { heading?: string; paragraph?: string }[] = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    let current = '';
+    let afterBreak = true;
+    const end = () => {
+      if (current.trim()) out.push({ paragraph: current.replace(/[ \t]+/g, ' ').trim() });
+      current = '';
+    };
+    for (const raw of block.split('\n')) {
+      const line = raw.trim();
+      if (!line) continue;
+      const title = afterBreak ? headingOf(line) : undefined;
+      if (title !== undefined) {
+        end();
+        out.push({ heading: title });
+        afterBreak = true;
+        continue;
+      }
+      if (/^(?:[-*•]|\d+[.)])\s/.test(line)) end();
+      current += (current ? ' ' : '') + line;
+      afterBreak = /[.!?:;]$/.test(line);
+      if (afterBreak) end();
+    }
+    end();
+  }
+  return out;
+}
+
 /** The chunks of a document's text, in order. */
 export function chunkText(text: string, target = CHUNK_TARGET_CHARS): Chunk[] {
-  const paragraphs = text
-    .split(/\n\s*\n/)
-    .map((p) => p.replace(/[ \t]+/g, ' ').replace(/\n(?!\s*(?:[-*•]|\d+[.)])\s)/g, ' ').trim())
-    .filter(Boolean);
   const chunks: Chunk[] = [];
   let heading = '';
   let current: string[] = [];
@@ -62,14 +92,13 @@ export function chunkText(text: string, target = CHUNK_TARGET_CHARS): Chunk[] {
     if (body) chunks.push({ heading, text: body });
     current = [];
   };
-  for (const paragraph of paragraphs) {
-    const title = headingOf(paragraph);
-    if (title !== undefined) {
+  for (const item of blocks(text)) {
+    if (item.heading !== undefined) {
       flush();
-      heading = title;
+      heading = item.heading;
       continue;
     }
-    for (const piece of cutLong(paragraph, target)) {
+    for (const piece of cutLong(item.paragraph ?? '', target)) {
       const size = current.reduce((n, p) => n + p.length + 2, 0);
       if (current.length && size + piece.length > target) flush();
       current.push(piece);

@@ -48,7 +48,7 @@ const OWN_DEBT =
 
 /** Credit reports and legal outcomes: never promised, never answered from a document. */
 const SENSITIVE =
-  /\b(?:datacredito|data credito|cifin|transunion|experian|centrales? de riesgo|reportad[oa]s?|reporte|reportar|reportan|historial crediticio|score|embarg\w*|demanda\w*|demandar|juzgado|juez|carcel|preso|policia|prescri\w*|caduc\w*|me (?:van|pueden) a (?:quitar|embargar|demandar|meter))\b/;
+  /\b(?:datacredito|data credito|cifin|transunion|experian|centrales? de riesgo|reportad[oa]s?|reporte negativo|(?:me|lo|la|los|nos) (?:van a |pueden |vana )?report\w*|report(?:an|aron|ar) (?:a|en) (?:datacredito|centrales)|historial crediticio|score|embarg\w*|demanda\w*|demandar|juzgado|juez|carcel|preso|policia|prescri\w*|caduc\w*|me (?:van|pueden) a (?:quitar|embargar|demandar|meter))\b/;
 
 /** Intents that are a negotiation move when the model is sure. */
 const NEGOTIATION_INTENTS = new Set(['identificacion', 'intencion_pago', 'solicitud_plan', 'confirmacion', 'rechazo', 'sin_capacidad_pago', 'disputa', 'solicitar_asesor', 'no_contactar', 'despedida']);

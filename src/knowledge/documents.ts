@@ -26,9 +26,14 @@ export interface DocumentRow {
   updated_at: Date;
 }
 
-/** A named portfolio that does not exist, or a document id that does not. */
+/** A document id that does not exist. */
 export class DocumentNotFoundError extends AcuerdoError {
   override name = 'DocumentNotFoundError';
+}
+
+/** A document scoped to a portfolio name that does not exist. */
+export class UnknownPortfolioError extends AcuerdoError {
+  override name = 'UnknownPortfolioError';
 }
 
 /** The accent-folded Spanish full-text vector of a chunk: its heading weighs more (A) than its text (B). */
@@ -42,7 +47,7 @@ function titleFrom(fileName: string): string {
 async function portfolioId(knex: Knex, name: string | undefined): Promise<number | null> {
   if (!name) return null;
   const row = (await knex('portfolios').where({ name }).first('id')) as { id: number } | undefined;
-  if (!row) throw new DocumentNotFoundError(`no portfolio named '${name}'`);
+  if (!row) throw new UnknownPortfolioError(`no portfolio named '${name}'`);
   return row.id;
 }
 

@@ -11,6 +11,7 @@ export {
   addDocument,
   deleteDocument,
   DocumentNotFoundError,
+  UnknownPortfolioError,
   embeddingColumnKind,
   ensureEmbeddings,
   getDocument,

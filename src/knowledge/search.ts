@@ -46,7 +46,7 @@ const QUESTION_FILLER = new Set(
    senor senora senorita tengo tiene tienen hacer hago hace ser estar esta estan hay alguien algo alguna algun cosa bien entonces pues
    oiga disculpe perdon ayuda ayudar ayudeme ayudarme mismo claro vale ok quiere
    aparece aparecer hago saco sacar pongo poner doy dar darle pido pedir demora demoran demorar tarda tardan tardar
-   responden responder trabajan trabajar funciona sirve`
+   responden responder trabajan trabajar funciona sirve significa significado definicion`
     .split(/\s+/)
     .filter(Boolean),
 );

@@ -26,7 +26,7 @@ export interface DocumentQuestionStats {
 }
 
 export async function documentQuestionStats(knex: Knex, window: { from: Date; to: Date }, limit = 50): Promise<DocumentQuestionStats> {
-  const inWindow = () => knex('document_questions').where('asked_at', '>=', window.from).andWhere('asked_at', '<', window.to);
+  const inWindow = () => knex('document_questions').where('asked_at', '>=', window.from).andWhere('asked_at', '<=', window.to);
   const cols = ['id', 'asked_at', 'channel', 'question', 'answered', 'document_title', 'retrieval', 'generated'];
   const [counts] = (await inWindow().select(
     knex.raw('count(*)::int as total'),
