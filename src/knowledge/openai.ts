@@ -1,7 +1,9 @@
 /**
  * The two OpenAI calls the documents make, through the official SDK: embeddings of chunks
- * and questions, and an answer written only from the retrieved passages. Text leaves
- * masked (maskForExternal): a debtor's question may hold a cédula, a phone or an e-mail.
+ * and questions, and an answer written only from the retrieved passages. A debtor's
+ * question leaves masked (maskForExternal: it may hold a cédula, a phone, a name or an
+ * address); the agency's own passages leave as written — they are what it publishes to
+ * every debtor, and masking them would hide the very addresses and numbers asked for.
  */
 import OpenAI from 'openai';
 import { maskForExternal } from '../nlu/index.js';
@@ -15,7 +17,7 @@ export interface OpenAiConnection {
   maxRetries?: number;
 }
 
-/** Turns texts into vectors; `model` is stored beside each vector. */
+/** Turns texts into vectors, as given (callers mask a debtor's words); `model` is stored beside each vector. */
 export interface Embedder {
   readonly model: string;
   embed(texts: string[]): Promise<number[][]>;
@@ -54,7 +56,7 @@ export function createOpenAiEmbedder(c: OpenAiConnection & { model?: string }): 
     async embed(texts) {
       const out: number[][] = [];
       for (let i = 0; i < texts.length; i += 96) {
-        const batch = texts.slice(i, i + 96).map((t) => maskForExternal(t));
+        const batch = texts.slice(i, i + 96);
         const response = await openai.embeddings.create({ model, input: batch, encoding_format: 'float' });
         const sorted = [...response.data].sort((a, b) => a.index - b.index);
         for (const item of sorted) out.push(item.embedding);
@@ -79,7 +81,7 @@ export function createOpenAiAnswerWriter(c: OpenAiConnection & { model: string }
   const openai = client(c);
   return {
     async write(question, passages) {
-      const context = passages.map((p, i) => `[${i}] ${p.title}${p.heading ? ` — ${p.heading}` : ''}\n${maskForExternal(p.text)}`).join('\n\n');
+      const context = passages.map((p, i) => `[${i}] ${p.title}${p.heading ? ` — ${p.heading}` : ''}\n${p.text}`).join('\n\n');
       const completion = await openai.chat.completions.create({
         model: c.model,
         temperature: 0,
