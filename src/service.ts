@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createChatConversations, createEngine, createOutbox, warnUnverifiedPortfolios, type Engine, type Outbox } from './engine/index.js';
 import { loadFlowCatalog } from './flows/index.js';
 import { CHAT_API_PATH, createChatRouter } from './http/chat-routes.js';
-import { createKnexLlmCallRecorder, createUnderstander, detectCedula } from './nlu/index.js';
+import { createKnexLlmCallRecorder, detectCedula } from './nlu/index.js';
 import { createChatRateLimiter, operationsRoutes } from './http/admin/index.js';
 import { observeLlmCalls, observeTurns, startOps, tierOfTimeouts } from './ops/index.js';
 import { loadChannels, type ChannelAdapter } from '../channels/index.js';
@@ -24,6 +24,8 @@ import { createAgreementsRouter } from './http/agreements-routes.js';
 import { createKnowledge, createOpenAiAnswerWriter, createOpenAiEmbedder, ensureEmbeddings, loadDemoDocumentIfEmpty } from './knowledge/index.js';
 import { createKnowledgeRouter, DOCUMENTS_PATH } from './http/knowledge-routes.js';
 import { randomBytes } from 'node:crypto';
+import { createFineTuningClient, fineTuningPollJob, LearningUnderstander, withLearning } from './learning/index.js';
+import { createLearningRouter, LEARNING_PATH } from './http/learning-routes.js';
 
 export interface RunningService {
   /** The URL a person opens, e.g. http://localhost:3000 */
@@ -87,12 +89,20 @@ export async function startService(config: Config, log: Logger, options: Service
     // turn statistics, alerts and the handoff queue (agent replies leave through the outbox).
     const ops = await startOps({ knex, config, log, clock, dispatch: (ids) => outbox.dispatch(ids) });
     closers.push(() => ops.stop());
-    const understander = await createUnderstander({
-      settings: () => ops.settings.nlu(),
-      openai: { apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.OPENAI_TIMEOUT_MS, budgetMs: config.OPENAI_BUDGET_MS, maxRetries: config.OPENAI_MAX_RETRIES },
-      recorder: observeLlmCalls(createKnexLlmCallRecorder(knex, { clock })),
+    // The NLU with the active model version, its dictionary and the fallback's model (src/learning):
+    // swapped in place when a supervisor activates or rolls back, here and on every instance.
+    const understander = await LearningUnderstander.create({
+      knex,
       log,
+      base: {
+        settings: () => ops.settings.nlu(),
+        openai: { apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseURL: config.OPENAI_BASE_URL, timeoutMs: config.OPENAI_TIMEOUT_MS, budgetMs: config.OPENAI_BUDGET_MS, maxRetries: config.OPENAI_MAX_RETRIES },
+        recorder: observeLlmCalls(createKnexLlmCallRecorder(knex, { clock })),
+        log,
+      },
     });
+    closers.push(async () => understander.stop());
+    const fineTuning = createFineTuningClient({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL });
     // After the agreement: payments (Mercado Pago when configured, the bank's file), signed links, paz y salvo.
     const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
     if (!config.LINK_SIGNING_SECRET) log.warn('LINK_SIGNING_SECRET is not set: paz y salvo and payment links will stop working when this process restarts');
@@ -127,8 +137,9 @@ export async function startService(config: Config, log: Logger, options: Service
       const embedding = ensureEmbeddings(knex, documentsAi.embedder).catch((err: unknown) => log.warn({ err }, 'embedding the documents failed; full-text search only until the next start or upload'));
       closers.push(() => embedding.then(() => undefined));
     }
+    // withLearning: unsure turns go to the review inbox; a good ending asks for a rating.
     const engine = observeTurns(
-      createEngine({
+      withLearning(createEngine({
         knex,
         clock,
         agreementLinks: { payment: (reference) => agreements.paymentLink(reference), certificate: (code) => agreements.certificateLink(code) },
@@ -144,7 +155,7 @@ export async function startService(config: Config, log: Logger, options: Service
         durability: config.TURN_DURABILITY,
         turnCacheSize: config.TURN_CACHE_SIZE,
         messageLimit: (tier) => tierOfTimeouts(ops.settings.current().timeouts, tier).max_messages,
-      }),
+      }), { knex, clock, log, outbox, threshold: () => ops.settings.nlu().confidenceThreshold }),
       ops.turnStats,
     );
 
@@ -158,12 +169,15 @@ export async function startService(config: Config, log: Logger, options: Service
       engine,
       outbox,
       tierLimits: () => ops.settings.current().timeouts,
-      moreJobs: agreementJobs({
-        policyFor: (name, override) => policies.forPortfolio(name, override),
-        paymentLink: (reference) => agreements.paymentLink(reference),
-        templateLanguage: config.CAMPAIGN_TEMPLATE_LANGUAGE,
-        dispatch: (ids) => void outbox.dispatch(ids),
-      }),
+      moreJobs: [
+        ...agreementJobs({
+          policyFor: (name, override) => policies.forPortfolio(name, override),
+          paymentLink: (reference) => agreements.paymentLink(reference),
+          templateLanguage: config.CAMPAIGN_TEMPLATE_LANGUAGE,
+          dispatch: (ids) => void outbox.dispatch(ids),
+        }),
+        fineTuningPollJob(() => fineTuning, clock),
+      ],
     });
     if (config.SCHEDULER_ENABLED) scheduler.start();
     closers.push(() => scheduler.stop());
@@ -186,6 +200,10 @@ export async function startService(config: Config, log: Logger, options: Service
         { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler, enabled: config.SCHEDULER_ENABLED, adminToken: () => config.ADMIN_TOKEN }) },
         { path: '/', router: createAgreementsRouter({ service: agreements, signer }) },
         { path: DOCUMENTS_PATH, router: createKnowledgeRouter({ knex, clock, log, adminToken: () => config.ADMIN_TOKEN, embedder: () => documentsOpenAi()?.embedder }) },
+        {
+          path: LEARNING_PATH,
+          router: createLearningRouter({ knex, clock, log, adminToken: () => config.ADMIN_TOKEN, nluSettings: () => ops.settings.nlu(), openai: () => fineTuning, changed: () => void understander.refresh() }),
+        },
         ...operationsRoutes({ knex, config, log, clock, ops }),
       ],
       beforeBodyParsers: (a) => {

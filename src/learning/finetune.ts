@@ -289,3 +289,8 @@ export async function useFineTunedModel(knex: Knex, jobId: number, options: { by
 export async function clearFallbackModel(knex: Knex, options: { by: string; clock: Clock }): Promise<void> {
   await knex.transaction((trx) => bumpRevision(trx, options.clock.now(), options.by, { fallback_model: null }));
 }
+
+/** The official SDK's client for files and fine-tuning jobs; undefined without an API key. */
+export function createFineTuningClient(options: { apiKey?: string; baseURL?: string }): OpenAI | undefined {
+  return options.apiKey ? new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 2, timeout: 60_000 }) : undefined;
+}

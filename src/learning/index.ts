@@ -42,6 +42,7 @@ export {
 } from './models.js';
 export {
   clearFallbackModel,
+  createFineTuningClient,
   DEFAULT_BASE_MODEL,
   exportFilters,
   exportFineTuning,
