@@ -14,13 +14,14 @@
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import {
+  CallerIdConstants,
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   type Activity,
   type ConversationReference,
   type TurnContext,
 } from 'botbuilder';
-import { AuthenticationError } from 'botframework-connector';
+import { AuthenticationConstants, AuthenticationError } from 'botframework-connector';
 import type { OutboundChannel, Reply, SendResult } from '../../src/core/index.js';
 import { ChannelApiError, ConfigError, withSendProgress } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelPorts } from '../types.js';
@@ -58,6 +59,45 @@ export function toChannelError(err: unknown): ChannelApiError {
     });
   }
   return new ChannelApiError(`bot framework send failed: ${message}`, 'botframework', { retryable: true, code: 'network', cause: err });
+}
+
+/**
+ * The public cloud's settings with another OpenID metadata URL. botbuilder takes any one
+ * of these settings as "all of them are given": setting only the metadata URL would leave
+ * the token issuer empty and refuse every token.
+ */
+function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boolean> {
+  return {
+    ValidateAuthority: true,
+    ToChannelFromBotLoginUrl: AuthenticationConstants.ToChannelFromBotLoginUrl,
+    ToChannelFromBotOAuthScope: AuthenticationConstants.ToChannelFromBotOAuthScope,
+    ToBotFromChannelTokenIssuer: AuthenticationConstants.ToBotFromChannelTokenIssuer,
+    OAuthUrl: AuthenticationConstants.OAuthUrl,
+    ToBotFromChannelOpenIdMetadataUrl: openIdMetadataUrl,
+    ToBotFromEmulatorOpenIdMetadataUrl: AuthenticationConstants.ToBotFromEmulatorOpenIdMetadataUrl,
+    CallerId: CallerIdConstants.PublicAzureChannel,
+  };
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+
+/**
+ * True when token verification failed because the OpenID metadata or its keys could not
+ * be fetched (the library's "Failed to load …" with a 5xx status, or a network error),
+ * rather than because the token is bad.
+ */
+export function metadataUnavailable(err: unknown): boolean {
+  if (err instanceof AuthenticationError) return (err.statusCode ?? 0) >= 500;
+  for (let e = err as { code?: unknown; type?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+    if (e.name === 'FetchError' && e.type === 'system') return true;
+    if (typeof e.message === 'string' && /^fetch failed|network|socket hang up/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message.slice(0, 200) : String(err).slice(0, 200);
 }
 
 class BotFrameworkOutbound implements OutboundChannel {
@@ -132,6 +172,7 @@ export class BotFrameworkChannel implements ChannelAdapter {
             MicrosoftAppType: config.MicrosoftAppType,
             ...(config.MicrosoftAppPassword ? { MicrosoftAppPassword: config.MicrosoftAppPassword } : {}),
             ...(config.MicrosoftAppTenantId ? { MicrosoftAppTenantId: config.MicrosoftAppTenantId } : {}),
+            ...(config.BotOpenIdMetadata ? publicCloudWith(config.BotOpenIdMetadata) : {}),
           }
         : {},
     );
@@ -171,12 +212,17 @@ export class BotFrameworkChannel implements ChannelAdapter {
     try {
       authenticated = await this.auth.authenticateRequest(activity as unknown as Activity, header);
     } catch (err) {
-      if (err instanceof AuthenticationError) {
-        this.ports.log.warn({ channelId: activity.channelId }, 'bot framework request refused: not authenticated');
-        res.status(401).json({ error: 'unauthorized' });
+      if (metadataUnavailable(err)) {
+        // Microsoft's keys could not be read: not the caller's fault; the Bot Connector delivers again.
+        this.ports.log.warn({ channelId: activity.channelId, reason: reasonOf(err) }, 'bot framework request not checked: the OpenID metadata is unreachable; answered 503');
+        res.setHeader('Retry-After', '5');
+        res.status(503).json({ error: 'auth_metadata_unavailable', details: 'the Bot Framework signing keys could not be loaded; retry shortly' });
         return;
       }
-      throw err;
+      // Whatever else failed (no token, another key's signature, wrong audience or issuer, expired): 401.
+      this.ports.log.warn({ channelId: activity.channelId, reason: reasonOf(err) }, 'bot framework request refused: not authenticated');
+      res.status(401).json({ error: 'unauthorized' });
+      return;
     }
     try {
       await this.adapter.processActivityDirect(authenticated, activity as unknown as Activity, async () => {

@@ -75,6 +75,7 @@ export type ChannelConfig = Pick<
   | 'MicrosoftAppPassword'
   | 'MicrosoftAppType'
   | 'MicrosoftAppTenantId'
+  | 'BotOpenIdMetadata'
 >;
 
 /** What the service hands every channel adapter. */

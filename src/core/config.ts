@@ -119,6 +119,8 @@ export const envSchema = z.object({
   // Azure creates new bots single-tenant since July 2025; older multi-tenant bots set MultiTenant.
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'expected MultiTenant, SingleTenant or UserAssignedMSI' }).default('SingleTenant'),
   MicrosoftAppTenantId: z.string().min(1).optional(),
+  // The OpenID metadata the channel's tokens are checked against (Azure's own setting; default: the public cloud's).
+  BotOpenIdMetadata: z.url().optional(),
 
   // Web chat widget (/widget.js, WebSocket at /webchat/v1/socket; README.md, docs/webchat.md)
   WEBCHAT_ENABLED: bool.default(true),
