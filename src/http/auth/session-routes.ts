@@ -94,7 +94,9 @@ export function createSessionRouter(deps: SessionRoutesDeps): Router {
           return;
         }
         const { user, session } = outcome;
-        res.cookie(SESSION_COOKIE, session.token, { ...cookieBase(req), expires: session.expiresAt });
+        // Max-Age, not Expires: the browser's clock decides when it drops the cookie, the
+        // service's clock (session.expiresAt) when the session ends.
+        res.cookie(SESSION_COOKIE, session.token, { ...cookieBase(req), maxAge: people.sessionMs });
         res.clearCookie(LOGIN_CSRF_COOKIE, cookieBase(req));
         res.set('Cache-Control', 'no-store');
         const principal = principalOfUser(user, 'session', session.csrfToken);

@@ -1,16 +1,27 @@
 // acuerdo supervisor dashboard. Plain browser JavaScript, no build step, no framework.
 // Everything from the server is put into the page with textContent, never as HTML.
-// The admin token lives in sessionStorage and goes out as a Bearer header.
+// Two ways in: a user's e-mail and password (an httpOnly session cookie the script never
+// sees; every change also sends the session's CSRF token), or the ADMIN_TOKEN, kept in
+// sessionStorage and sent as a Bearer header. What a role may not use is not shown (the
+// server refuses it anyway).
 
 const API = '/api/v1/admin';
+const AUTH = '/api/v1/auth';
+const ROLE_RANK = { agent: 0, supervisor: 1, admin: 2 };
+const ROLE_LABEL = { agent: 'Asesor', supervisor: 'Supervisor', admin: 'Administrador' };
 const REFRESH_MS = 5000;
 const TOKEN_KEY = 'acuerdo.admin.token';
 const AGENT_KEY = 'acuerdo.admin.agent';
+/** Set while this tab has a session (the cookie itself is out of the script's reach). */
+const SESSION_KEY = 'acuerdo.admin.session';
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY),
+  /** Set while signed in with e-mail and password: the session's CSRF token. */
+  csrf: null,
+  role: 'admin',
   agent: sessionStorage.getItem(AGENT_KEY) || 'Supervisor',
   view: 'overview',
   funnel: [],
@@ -92,9 +103,13 @@ class HttpError extends Error {
 }
 
 async function api(path, options = {}) {
+  const auth = state.csrf
+    ? { ...(options.method && options.method !== 'GET' ? { 'x-csrf-token': state.csrf } : {}) }
+    : { authorization: `Bearer ${state.token}` };
   const res = await fetch(API + path, {
     ...options,
-    headers: { authorization: `Bearer ${state.token}`, ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    credentials: 'same-origin',
+    headers: { ...auth, ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
   });
   if (res.status === 401) {
     logout('La sesión expiró o el token cambió. Ingrese de nuevo.');
@@ -375,7 +390,34 @@ async function downloadCsv() {
 
 // ---------- views, login ----------
 
-const LOADERS = { overview: loadOverview, conversations: loadConversations, handoffs: loadHandoffs, agreements: loadAgreements };
+const LOADERS = { overview: loadOverview, conversations: loadConversations, handoffs: loadHandoffs, agreements: loadAgreements, audit: loadAudit };
+
+const AUDIT_ACTION = {
+  login: 'Ingreso', login_failed: 'Ingreso fallido', login_locked: 'Cuenta bloqueada', logout: 'Salida', export: 'Exportación',
+  setting_change: 'Cambio de configuración', takeover: 'Tomó la conversación', reply: 'Respuesta', return_to_bot: 'Devolvió al bot',
+  conversation_close: 'Cerró la conversación', agreement_change: 'Cambio de acuerdo', document_upload: 'Carga de documento',
+  user_change: 'Cambio de usuario', api_token_change: 'Token de API', denied: 'Acceso negado',
+};
+
+/** The audit trail (admins): the latest 100 entries. */
+async function loadAudit() {
+  const { items } = await getJson('/audit?limit=100');
+  fillTable($('audit-table'), items, (e) => [fmtDate(e.at), e.actor, ROLE_LABEL[e.actor_role] || e.actor_role || '', AUDIT_ACTION[e.action] || e.action, e.target || '', e.ip || '']);
+}
+
+async function download(path, fallbackName) {
+  const res = await api(path);
+  const blob = await res.blob();
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '')?.[1] || fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+const mayUse = (minRole) => ROLE_RANK[state.role] >= ROLE_RANK[minRole || 'agent'];
 
 async function refresh() {
   try {
@@ -388,6 +430,8 @@ async function refresh() {
 }
 
 function show(view) {
+  const tab = document.querySelector(`[role=tab][data-view=${view}]`);
+  if (tab && !mayUse(tab.dataset.role)) view = 'handoffs';
   state.view = view;
   for (const tab of document.querySelectorAll('[role=tab]')) tab.setAttribute('aria-selected', String(tab.dataset.view === view));
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
@@ -399,12 +443,22 @@ function startApp() {
   $('login').hidden = true;
   $('app').hidden = false;
   $('who').textContent = state.agent;
+  $('who-role').textContent = state.csrf ? ROLE_LABEL[state.role] || state.role : '';
+  for (const tab of document.querySelectorAll('[role=tab]')) tab.hidden = !mayUse(tab.dataset.role);
+  $('agreements-csv').hidden = !mayUse('supervisor');
   show(state.view);
   clearInterval(state.timer);
   state.timer = setInterval(() => document.visibilityState === 'visible' && refresh(), REFRESH_MS);
 }
 
 function logout(message) {
+  if (state.csrf) {
+    // Ends the session on the server; the cookie goes with it.
+    fetch(`${AUTH}/logout`, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': state.csrf } }).catch(() => undefined);
+  }
+  state.csrf = null;
+  state.role = 'admin';
+  sessionStorage.removeItem(SESSION_KEY);
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   clearInterval(state.timer);
@@ -435,7 +489,59 @@ async function login(event) {
   }
 }
 
+/** Signed in with e-mail and password: the cookie is set; keep the CSRF token and the role. */
+function startSession(body) {
+  state.token = null;
+  state.csrf = body.csrf_token;
+  state.role = body.user.role;
+  sessionStorage.setItem(SESSION_KEY, '1');
+  state.agent = body.user.name;
+  if (!mayUse('supervisor') && state.view === 'overview') state.view = 'handoffs';
+  startApp();
+}
+
+async function loginUser(event) {
+  event.preventDefault();
+  const error = $('login-user-error');
+  const pre = await fetch(`${AUTH}/csrf`, { credentials: 'same-origin' });
+  const { csrf_token } = await pre.json();
+  const res = await fetch(`${AUTH}/login`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token },
+    body: JSON.stringify({ email: $('login-email').value.trim(), password: $('login-password').value }),
+  });
+  $('login-password').value = '';
+  if (res.status === 200) {
+    error.textContent = '';
+    startSession(await res.json());
+  } else if (res.status === 423) {
+    const body = await res.json().catch(() => ({}));
+    const until = body.locked_until ? ` Intente de nuevo después de las ${time.format(new Date(body.locked_until))}` : '';
+    error.textContent = `Cuenta bloqueada por demasiados intentos fallidos.${until}`;
+  } else if (res.status === 429) {
+    error.textContent = 'Demasiados intentos desde esta conexión. Espere un minuto.';
+  } else if (res.status === 401) {
+    error.textContent = 'Correo o contraseña incorrectos.';
+  } else {
+    error.textContent = `No se pudo ingresar (HTTP ${res.status}).`;
+  }
+}
+
+/** On load: a live session cookie signs the user back in (the CSRF token comes with it). */
+async function resumeSession() {
+  if (!sessionStorage.getItem(SESSION_KEY)) return false;
+  const res = await fetch(`${AUTH}/session`, { credentials: 'same-origin' });
+  if (res.status !== 200) return false;
+  const body = await res.json();
+  if (!body.csrf_token) return false;
+  startSession(body);
+  return true;
+}
+
 function wire() {
+  $('login-user-form').addEventListener('submit', (e) => loginUser(e).catch((err) => ($('login-user-error').textContent = String(err.message || err))));
+  $('audit-csv').addEventListener('click', () => download('/audit.csv', 'auditoria.csv').catch(showError));
   $('login-form').addEventListener('submit', (e) => login(e).catch((err) => ($('login-error').textContent = String(err.message || err))));
   $('logout').addEventListener('click', () => logout());
   for (const tab of document.querySelectorAll('[role=tab]')) tab.addEventListener('click', () => show(tab.dataset.view));
@@ -476,7 +582,11 @@ function wire() {
     );
   });
   if (state.token) startApp();
-  else logout();
+  else
+    resumeSession().then(
+      (resumed) => resumed || logout(),
+      () => logout(),
+    );
 }
 
 wire();
