@@ -147,14 +147,14 @@ function report(rows: Row[], o: CompareOptions): void {
   if (o.ceiling) head.push('pgbench turns', 'ratio');
   if (o.short) head.push('acuerdo short', 'p99');
   if (o.peer) head.push('builderbot', 'p99', '×');
-  console.log(head.map((h) => h.padStart(13)).join(''));
+  console.log(head.map((h) => h.padStart(15)).join(''));
   for (const r of rows) {
     const cells = [String(r.c)];
     if (o.mix) cells.push(f0(r.mix?.rate ?? NaN), f1(r.mix?.p99 ?? NaN));
     if (o.ceiling) cells.push(f0(r.ceiling?.turns ?? NaN), f2((r.mix?.rate ?? NaN) / (r.ceiling?.turns ?? NaN)));
     if (o.short) cells.push(f0(r.short?.rate ?? NaN), f1(r.short?.p99 ?? NaN));
     if (o.peer) cells.push(f0(r.peer?.rate ?? NaN), f1(r.peer?.p99 ?? NaN), f1((r.short?.rate ?? NaN) / (r.peer?.rate ?? NaN)));
-    console.log(cells.map((c) => c.padStart(13)).join(''));
+    console.log(cells.map((c) => c.padStart(15)).join(''));
   }
   console.log('\ngoals');
   if (o.mix && o.ceiling) {

@@ -63,13 +63,17 @@ export class PostgresHistory {
   listHistory: HistoryEntry[] = [];
   readonly ready: Promise<void>;
   private readonly pool: pg.Pool;
+  private readonly afterSave: (entry: HistoryEntry) => void;
   private client?: pg.PoolClient;
 
-  constructor(config: pg.PoolConfig, private readonly afterSave: (entry: HistoryEntry) => void) {
-    this.pool = new pg.Pool(config);
+  constructor(config: pg.PoolConfig, afterSave: (entry: HistoryEntry) => void) {
+    this.afterSave = afterSave;
+    const pool = new pg.Pool(config);
+    this.pool = pool;
     this.ready = (async () => {
-      this.client = await this.pool.connect();
-      for (const sql of SCHEMA) await this.client.query(sql);
+      const client = await pool.connect();
+      for (const sql of SCHEMA) await client.query(sql);
+      this.client = client;
     })();
   }
 

@@ -53,12 +53,28 @@ function afterSave(entry: HistoryEntry): void {
   if (waitsForMark ? entry.answer === CAPTURE_MARK : entry.answer === p.answer) p.resolve(p.answer);
 }
 
+/** What the harness uses of BuilderBot's ProviderClass (its published types do not resolve without polka's). */
+interface ProviderBase {
+  server: { post(path: string, handler: (req: never, res: http.ServerResponse) => void): void; server?: http.Server };
+  emit(event: string, payload: object): void;
+  stop(): Promise<void>;
+}
+const base = (p: object) => p as ProviderBase;
+
+/** The methods a flow step's callback uses. */
+interface StepMethods {
+  state: { update(values: Record<string, unknown>): Promise<void>; get(key: string): unknown };
+  fallBack(message: string): unknown;
+  endFlow(message: string): unknown;
+}
+type Step = (ctx: { body: string }, methods: StepMethods) => Promise<unknown>;
+
 /** A provider whose "platform" is an HTTP endpoint: a message in, the bot's answer out. */
 class HttpProvider extends ProviderClass {
   globalVendorArgs = { name: 'bench', port: 0 };
 
   protected beforeHttpServerInit(): void {
-    this.server.post('/message', (req: http.IncomingMessage & { body?: { user_id?: string; message?: string } }, res: http.ServerResponse) => {
+    base(this).server.post('/message', (req: http.IncomingMessage & { body?: { user_id?: string; message?: string } }, res: http.ServerResponse) => {
       const from = String(req.body?.user_id ?? '');
       const body = String(req.body?.message ?? '');
       const reply = (status: number, payload: object) => {
@@ -77,14 +93,14 @@ class HttpProvider extends ProviderClass {
           reply(200, { replies: [{ text: answer }] });
         },
       });
-      this.emit('message', { from, body, name: from });
+      base(this).emit('message', { from, body, name: from });
     });
   }
 
   protected afterHttpServerInit(): void {
     // BuilderBot calls this before polka listens: wait for the socket.
     const announce = () => {
-      const server = this.server.server as http.Server | undefined;
+      const server = base(this).server.server;
       if (!server?.listening) return void setTimeout(announce, 20);
       console.log(`builderbot peer ready at port ${(server.address() as AddressInfo).port}`);
     };
@@ -120,29 +136,36 @@ interface DebtorRow {
   phone: string;
 }
 
-const negotiation = addKeyword<HttpProvider>(['hola'])
-  .addAnswer(PROMPTS.cedula, { capture: true }, async (ctx, { state, fallBack }) => {
+const steps: Record<'cedula' | 'digits' | 'plan' | 'confirm', Step> = {
+  async cedula(ctx, { state, fallBack }) {
     const { rows } = await business.query<DebtorRow>('select id, saldo_total, oferta_1, hasta_3_cuotas, hasta_6_cuotas, phone from debtors where cedula = $1', [ctx.body.trim()]);
     if (!rows[0]) return fallBack('No encontramos esa cédula. Escríbala de nuevo, solo los números.');
     await state.update({ debtor: rows[0] });
-  })
-  .addAnswer(PROMPTS.digits, { capture: true }, async (ctx, { state, fallBack }) => {
+  },
+  async digits(ctx, { state, fallBack }) {
     const d = state.get('debtor') as DebtorRow;
     if (!d.phone.endsWith(ctx.body.trim())) return fallBack('Esos dígitos no coinciden. Inténtelo de nuevo.');
-  })
-  .addAnswer(PROMPTS.offer, { capture: true })
-  .addAnswer(PROMPTS.plans, { capture: true }, async (ctx, { state, fallBack }) => {
+  },
+  async plan(ctx, { state, fallBack }) {
     const plan = Number(ctx.body.trim());
     if (![1, 2, 3].includes(plan)) return fallBack('Escriba 1, 2 o 3.');
     await state.update({ plan });
-  })
-  .addAnswer(PROMPTS.confirm, { capture: true }, async (_ctx, { state, endFlow }) => {
+  },
+  async confirm(_ctx, { state, endFlow }) {
     const d = state.get('debtor') as DebtorRow;
     const plan = state.get('plan') as number;
     const total = plan === 1 ? d.oferta_1 : plan === 2 ? d.hasta_3_cuotas : d.hasta_6_cuotas;
     await business.query('insert into agreements (debtor_id, plan, total, created_at) values ($1, $2, $3, now())', [d.id, plan, total]);
-    return endFlow(`Acuerdo registrado por $${total.toLocaleString('es-CO')}. ¡Gracias!`);
-  });
+    return endFlow(`Acuerdo registrado por $${Number(total).toLocaleString('es-CO')}. ¡Gracias!`);
+  },
+};
+
+const negotiation = addKeyword(['hola'])
+  .addAnswer(PROMPTS.cedula, { capture: true }, steps.cedula as never)
+  .addAnswer(PROMPTS.digits, { capture: true }, steps.digits as never)
+  .addAnswer(PROMPTS.offer, { capture: true })
+  .addAnswer(PROMPTS.plans, { capture: true }, steps.plan as never)
+  .addAnswer(PROMPTS.confirm, { capture: true }, steps.confirm as never);
 
 async function main(): Promise<void> {
   const database = new PostgresHistory({ connectionString: url }, afterSave);
@@ -151,7 +174,7 @@ async function main(): Promise<void> {
   const bot = await createBot({ flow: createFlow([negotiation]), provider, database });
   bot.httpServer(0);
   const stop = async () => {
-    await provider.stop().catch(() => undefined);
+    await base(provider).stop().catch(() => undefined);
     await database.close();
     await business.end();
     process.exit(0);
