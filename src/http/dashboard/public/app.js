@@ -109,7 +109,8 @@ async function api(path, options = {}) {
   const res = await fetch(API + path, {
     ...options,
     credentials: 'same-origin',
-    headers: { ...auth, ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    // A FormData body (a document upload) sets its own multipart content type.
+    headers: { ...auth, ...(options.body && !(options.body instanceof FormData) ? { 'content-type': 'application/json' } : {}), ...options.headers },
   });
   if (res.status === 401) {
     logout('La sesión expiró o el token cambió. Ingrese de nuevo.');
@@ -390,7 +391,74 @@ async function downloadCsv() {
 
 // ---------- views, login ----------
 
-const LOADERS = { overview: loadOverview, conversations: loadConversations, handoffs: loadHandoffs, agreements: loadAgreements, audit: loadAudit };
+// ---------- documents ----------
+
+const DOC_TYPE = { pdf: 'PDF', docx: 'DOCX', txt: 'TXT', md: 'Markdown' };
+const fmtSize = (bytes) => (bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(1)} MB`);
+
+/** The agency's documents: upload, list, deactivate, delete; the questions debtors asked and which went unanswered. */
+async function loadDocuments() {
+  const [{ documents }, stats] = await Promise.all([getJson('/documents'), getJson('/documents/questions')]);
+  const answers = new Map(stats.perDocument.map((d) => [d.document_id, d.answers]));
+  fillTable($('documents'), documents, (d) => [
+    d.title,
+    d.file_name,
+    DOC_TYPE[d.type] || d.type,
+    fmtSize(d.size_bytes),
+    d.portfolio || 'Todas',
+    number.format(d.chunks),
+    h('td', { class: d.active ? 'ok' : 'muted', dataset: { active: String(d.active) } }, d.active ? 'Activo' : 'Inactivo'),
+    number.format(answers.get(d.id) || 0),
+    h(
+      'td',
+      { class: 'actions' },
+      h('button', { class: 'secondary', dataset: { toggle: String(d.id) }, onclick: () => documentAction(d.id, { method: 'PATCH', body: JSON.stringify({ active: !d.active }) }) }, d.active ? 'Desactivar' : 'Activar'),
+      h('button', { class: 'danger', dataset: { delete: String(d.id) }, onclick: () => confirm(`¿Eliminar «${d.title}»?`) && documentAction(d.id, { method: 'DELETE' }) }, 'Eliminar'),
+    ),
+  ]);
+  const deleted = stats.perDocument.filter((d) => !documents.some((doc) => doc.id === d.document_id));
+  $('doc-summary').replaceChildren(
+    ...[
+      ['Preguntas', number.format(stats.total)],
+      ['Respondidas', number.format(stats.answered)],
+      ['Sin respuesta', number.format(stats.unanswered)],
+      ...deleted.map((d) => [`${d.title || 'Documento'} (eliminado)`, `${number.format(d.answers)} respuestas`]),
+    ].flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+  );
+  fillTable($('doc-unanswered'), stats.unansweredRecent, (q) => [fmtDate(q.asked_at), q.channel, q.question]);
+  fillTable($('doc-questions'), stats.recent, (q) => [fmtDate(q.asked_at), q.channel, q.question, q.answered ? q.document_title || '' : 'Sin respuesta', q.generated ? 'OpenAI' : q.retrieval === 'hybrid' ? 'Pasaje (híbrida)' : 'Pasaje']);
+}
+
+async function documentAction(id, options) {
+  try {
+    await api(`/documents/${id}`, options);
+    await loadDocuments();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function uploadDocument(event) {
+  event.preventDefault();
+  const file = $('doc-file').files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append('file', file, file.name);
+  if ($('doc-portfolio').value.trim()) form.append('portfolio', $('doc-portfolio').value.trim());
+  if ($('doc-title').value.trim()) form.append('title', $('doc-title').value.trim());
+  const status = $('doc-upload-status');
+  status.textContent = 'Cargando…';
+  try {
+    const { document: d } = await (await api('/documents', { method: 'POST', body: form })).json();
+    status.textContent = `«${d.title}» cargado: ${d.chunks} fragmento${d.chunks === 1 ? '' : 's'}.`;
+    $('doc-upload-form').reset();
+    await loadDocuments();
+  } catch (err) {
+    status.textContent = `No se cargó: ${err.message}`;
+  }
+}
+
+const LOADERS = { overview: loadOverview, conversations: loadConversations, handoffs: loadHandoffs, agreements: loadAgreements, documents: loadDocuments, audit: loadAudit };
 
 const AUDIT_ACTION = {
   login: 'Ingreso', login_failed: 'Ingreso fallido', login_locked: 'Cuenta bloqueada', logout: 'Salida', export: 'Exportación',
@@ -542,6 +610,7 @@ async function resumeSession() {
 function wire() {
   $('login-user-form').addEventListener('submit', (e) => loginUser(e).catch((err) => ($('login-user-error').textContent = String(err.message || err))));
   $('audit-csv').addEventListener('click', () => download('/audit.csv', 'auditoria.csv').catch(showError));
+  $('doc-upload-form').addEventListener('submit', (e) => uploadDocument(e));
   $('login-form').addEventListener('submit', (e) => login(e).catch((err) => ($('login-error').textContent = String(err.message || err))));
   $('logout').addEventListener('click', () => logout());
   for (const tab of document.querySelectorAll('[role=tab]')) tab.addEventListener('click', () => show(tab.dataset.view));
