@@ -7,6 +7,7 @@ import { inFlightLimit } from './backpressure.js';
 import { prometheusHandler } from './prometheus.js';
 import { pingDatabase, type Knex, type Supervisor } from '../store/index.js';
 import { answerUnavailable, databaseGate, isDatabaseUnavailable, rateLimitedLog } from './availability.js';
+import { refuseControlCharactersInUrl } from './hygiene.js';
 
 export interface AppDeps {
   knex: Knex;
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   );
   // Before the webhooks and the body parser: past the bound a request is refused unread.
   app.use(inFlightLimit({ max: deps.config.HTTP_MAX_IN_FLIGHT }).middleware);
+  app.use(refuseControlCharactersInUrl);
   // Before the webhooks: a platform told 503 delivers again later.
   if (deps.database) app.use(databaseGate(deps.database));
   deps.beforeBodyParsers?.(app);
