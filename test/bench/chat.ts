@@ -20,6 +20,7 @@
  *   BENCH_PROFILE=<dir> the server writes a V8 CPU profile there
  *   DATABASE_URL        an external PostgreSQL instead of an embedded one
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import {
   AGREEMENT,
@@ -78,6 +79,12 @@ export function summarize(run: AcuerdoRun): void {
   );
 }
 
+/** Resident memory now, read synchronously for progress lines. */
+function memoryRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN) / 1024;
+}
+
 async function memoryMode(): Promise<void> {
   const open = env('BENCH_OPEN', 100_000);
   const debtors = env('BENCH_DEBTORS', 10_000);
@@ -92,8 +99,8 @@ async function memoryMode(): Promise<void> {
     console.log(LEVEL_HEADER);
     console.log(`${levelRow(before)}   (1,000 open)`);
     const t0 = performance.now();
-    // Every conversation is opened (its first one or two turns), none finished: all stay open.
-    const errors = await driver.stagger(c);
+    // Every conversation is opened with its first message; none is finished, so all stay open.
+    const errors = await driver.openAll(c, (n) => console.log(`  ${n} opened, server RSS ${f0(memoryRss(pid))} MB, load ${loadAverage()}`));
     const { count } = (await db.admin.query<{ count: string }>(`select count(*) from conversations where status = 'open'`)).rows[0] as { count: string };
     const mem = await memoryMb(pid);
     console.log(`opened in ${((performance.now() - t0) / 1000).toFixed(0)} s (${errors} errors); open conversations in PostgreSQL: ${count}; server RSS ${f0(mem.rss)} MB (peak ${f0(mem.peak)} MB); load ${loadAverage()}`);

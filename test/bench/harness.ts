@@ -357,6 +357,24 @@ export class Driver {
     return errors;
   }
 
+  /** Opens every conversation with its first message (memory mode); returns the errors. */
+  async openAll(concurrency: number, progress?: (done: number) => void): Promise<number> {
+    let next = 0;
+    let errors = 0;
+    const worker = async () => {
+      while (next < this.slots.length) {
+        const slot = this.slots[next++] as Slot;
+        if (slot.pos > 0) continue;
+        const res = await this.o.send(slot.user, slot.texts[0] as string, `${slot.user}-0`).catch(() => ({ status: 0 }));
+        if (res.status !== 200) errors++;
+        slot.pos = 1;
+        if (next % 10_000 === 0) progress?.(next);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return errors;
+  }
+
   async run(concurrency: number, warmupSeconds: number, seconds: number): Promise<RunStats> {
     const latencies: number[] = [];
     const states = new Map<string, number>();
