@@ -1,6 +1,10 @@
 /**
- * The local intent model: natural's naive-Bayes classifier over Spanish-stemmed chat
- * words, trained from the corpus in src/nlu/corpus and stored as JSON in src/nlu/model.
+ * The local intent model: an ensemble of natural's naive-Bayes classifier over
+ * Spanish-stemmed chat words and a logistic regression over word and character n-grams
+ * (linear.ts), trained from the corpus in src/nlu/corpus and stored as JSON in
+ * src/nlu/model. The ensemble's score of an intent is the regression's logit plus a
+ * fixed share of the naive Bayes' log posterior; a softmax temperature fitted on
+ * cross-validated predictions turns it into a calibrated probability.
  *
  * natural stays the trainer and the storage format. Scoring is done here, from the
  * classifier's learned counts, for two reasons measured in docs/nlu.md: natural builds a
@@ -12,12 +16,17 @@ import path from 'node:path';
 import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier';
 import PorterStemmerEs from 'natural/lib/natural/stemmers/porter_stemmer_es';
 import { AcuerdoError } from '../core/index.js';
+import { DEFAULT_LINEAR_FEATURES, LinearModel, linearFeatures, trainLinear, type LinearModelFile, type LinearTrainOptions } from './linear.js';
 import { chatWords } from './normalize.js';
 import { INTENTS, type Intent } from './types.js';
 
 export const DEFAULT_MODEL_PATH = path.resolve(__dirname, 'model', 'intent-model.json');
 export const MODEL_FORMAT = 'acuerdo-intent-model';
-export const MODEL_VERSION = 1;
+/** 2 adds the linear model; a version-1 file (naive Bayes alone) still loads. */
+export const MODEL_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
+/** The naive Bayes' share in the ensemble's score, chosen by 5-fold cross-validation (docs/nlu.md). */
+export const DEFAULT_NB_WEIGHT = 0.1;
 /** The only stemmer a model may be restored with; natural silently uses English otherwise. */
 export const STEMMER_NAME = 'porter_es';
 /** Names the chat normalization of normalize.ts; bump it when that changes what tokens come out. */
@@ -103,7 +112,7 @@ export interface IntentPrediction {
 /** The JSON file the model lives in. `classifier` is exactly what natural's `save()` writes. */
 export interface IntentModelFile {
   format: typeof MODEL_FORMAT;
-  version: typeof MODEL_VERSION;
+  version: number;
   stemmer: typeof STEMMER_NAME;
   featurizer: typeof FEATURIZER_NAME;
   features: FeatureOptions;
@@ -116,6 +125,10 @@ export interface IntentModelFile {
   /** SHA-256 of the corpus file it was trained from: a test checks the model is not stale. */
   corpusSha256?: string;
   classifier: unknown;
+  /** The logistic regression over word and character n-grams (version 2). */
+  linear?: LinearModelFile;
+  /** The naive Bayes' share in the ensemble's score (version 2). */
+  nbWeight?: number;
 }
 
 export interface LabelledText {
@@ -137,6 +150,8 @@ export class IntentModel {
   private readonly logLikelihood: Float64Array;
   private readonly logPrior: Float64Array;
   private readonly unigramKnown: Set<string>;
+  /** Where each of `labels` sits in the linear model's labels, when their orders differ. */
+  private readonly linearOrder?: Int32Array;
 
   constructor(
     /** natural's trained classifier, with the Spanish chat stemmer attached. */
@@ -144,6 +159,9 @@ export class IntentModel {
     readonly stemmer: ChatStemmer,
     readonly temperature: number,
     readonly info: { trainedAt: string; examples: number; crossValidation?: IntentModelFile['crossValidation']; corpusSha256?: string },
+    /** Absent in a version-1 model: naive Bayes alone. */
+    readonly linear?: LinearModel,
+    readonly nbWeight: number = DEFAULT_NB_WEIGHT,
   ) {
     const bayes = classifier.classifier;
     const labels = Object.keys(bayes.classFeatures);
@@ -151,6 +169,10 @@ export class IntentModel {
       if (!(INTENTS as readonly string[]).includes(label)) throw new NluModelError(`the model knows an unknown intent "${label}"`);
     }
     this.labels = labels as Intent[];
+    if (linear && linear.labels.join() !== labels.join()) {
+      this.linearOrder = Int32Array.from(labels.map((l) => linear.labels.indexOf(l as Intent)));
+      if (this.linearOrder.some((i) => i < 0)) throw new NluModelError('the linear model and the naive Bayes know different intents');
+    }
     const k = labels.length;
     const featureNames = Object.keys(classifier.features);
     this.featureIndex = new Map(featureNames.map((f, i) => [f, i]));
@@ -186,6 +208,19 @@ export class IntentModel {
       if (idx === undefined) continue;
       const row = idx * k;
       for (let c = 0; c < k; c++) scores[c]! += this.logLikelihood[row + c]!;
+    }
+    if (this.linear) {
+      // Ensemble: the regression's logits plus the naive Bayes' normalized log posterior, scaled.
+      let max = -Infinity;
+      for (let c = 0; c < k; c++) if (scores[c]! > max) max = scores[c]!;
+      let sum = 0;
+      for (let c = 0; c < k; c++) sum += Math.exp(scores[c]! - max);
+      const logZ = max + Math.log(sum);
+      const logits = this.linear.logitsOfText(text, stemWord);
+      for (let c = 0; c < k; c++) {
+        const l = this.linearOrder ? logits[this.linearOrder[c]!]! : logits[c]!;
+        scores[c] = l + this.nbWeight * (scores[c]! - logZ);
+      }
     }
     return { scores, knownStems: known, totalStems: total };
   }
@@ -230,7 +265,7 @@ export class IntentModel {
   toJSON(): IntentModelFile {
     return {
       format: MODEL_FORMAT,
-      version: MODEL_VERSION,
+      version: this.linear ? MODEL_VERSION : 1,
       stemmer: STEMMER_NAME,
       featurizer: FEATURIZER_NAME,
       features: this.stemmer.options,
@@ -240,6 +275,7 @@ export class IntentModel {
       ...(this.info.crossValidation ? { crossValidation: this.info.crossValidation } : {}),
       ...(this.info.corpusSha256 ? { corpusSha256: this.info.corpusSha256 } : {}),
       classifier: JSON.parse(JSON.stringify(this.classifier)) as unknown,
+      ...(this.linear ? { linear: this.linear.toJSON(), nbWeight: this.nbWeight } : {}),
     };
   }
 }
@@ -253,7 +289,14 @@ export interface TrainOptions {
   corpusSha256?: string;
   /** When the model was trained, by the caller's clock (kept in the model file); empty when not given. */
   trainedAt?: Date;
+  /** false: naive Bayes alone (a version-1 model). Otherwise how to train the linear half. */
+  linear?: false | LinearTrainOptions;
+  /** The naive Bayes' share in the ensemble's score. */
+  nbWeight?: number;
 }
+
+/** The linear half's training settings, chosen by 5-fold cross-validation (docs/nlu.md). */
+export const DEFAULT_LINEAR_TRAINING: LinearTrainOptions = { epochs: 30, learningRate: 0.3, l2: 3e-3, seed: 7 };
 
 /** Trains natural's classifier on the examples. Quick: no cross-validation here. */
 export function trainIntentModel(examples: LabelledText[], options: TrainOptions = {}): IntentModel {
@@ -261,19 +304,36 @@ export function trainIntentModel(examples: LabelledText[], options: TrainOptions
   const classifier = new BayesClassifier(stemmer, options.smoothing ?? DEFAULT_SMOOTHING);
   for (const { text, intent } of examples) classifier.addDocument(text, intent);
   classifier.train();
-  return new IntentModel(classifier, stemmer, options.temperature ?? 1, {
-    trainedAt: options.trainedAt?.toISOString() ?? '',
-    examples: examples.length,
-    crossValidation: options.crossValidation,
-    corpusSha256: options.corpusSha256,
-  });
+  const labels = Object.keys(classifier.classifier.classFeatures) as Intent[];
+  const linear =
+    options.linear === false
+      ? undefined
+      : trainLinear(
+          examples.map((e) => ({ features: linearFeatures(e.text, stemWord, DEFAULT_LINEAR_FEATURES), label: e.intent })),
+          labels,
+          DEFAULT_LINEAR_FEATURES,
+          { ...DEFAULT_LINEAR_TRAINING, ...options.linear },
+        );
+  return new IntentModel(
+    classifier,
+    stemmer,
+    options.temperature ?? 1,
+    {
+      trainedAt: options.trainedAt?.toISOString() ?? '',
+      examples: examples.length,
+      crossValidation: options.crossValidation,
+      corpusSha256: options.corpusSha256,
+    },
+    linear,
+    options.nbWeight ?? DEFAULT_NB_WEIGHT,
+  );
 }
 
 /** Checks a model file and restores natural's classifier with the Spanish chat stemmer. */
 export function parseIntentModel(json: unknown): IntentModel {
   if (typeof json !== 'object' || json === null) throw new NluModelError('the model file is not a JSON object');
   const file = json as Partial<IntentModelFile>;
-  if (file.format !== MODEL_FORMAT || file.version !== MODEL_VERSION) {
+  if (file.format !== MODEL_FORMAT || !READABLE_VERSIONS.includes(file.version as number)) {
     throw new NluModelError(`not an acuerdo intent model (format ${String(file.format)}, version ${String(file.version)})`);
   }
   if (file.stemmer !== STEMMER_NAME) {
@@ -292,12 +352,29 @@ export function parseIntentModel(json: unknown): IntentModel {
   // restore() mutates its argument; work on a copy so the caller's object stays as read.
   const classifier = BayesClassifier.restore(structuredClone(file.classifier), stemmer);
   const temperature = typeof file.temperature === 'number' && file.temperature > 0 ? file.temperature : 1;
-  return new IntentModel(classifier, stemmer, temperature, {
-    trainedAt: file.trainedAt ?? '',
-    examples: file.examples ?? classifier.docs.length,
-    crossValidation: file.crossValidation,
-    corpusSha256: file.corpusSha256,
-  });
+  let linear: LinearModel | undefined;
+  if (file.version === 2) {
+    if (!file.linear || typeof file.linear !== 'object') throw new NluModelError('a version-2 model needs its linear model');
+    try {
+      linear = LinearModel.fromJSON(file.linear);
+    } catch (err) {
+      throw new NluModelError(`the linear model is unusable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const nbWeight = typeof file.nbWeight === 'number' && Number.isFinite(file.nbWeight) ? file.nbWeight : DEFAULT_NB_WEIGHT;
+  return new IntentModel(
+    classifier,
+    stemmer,
+    temperature,
+    {
+      trainedAt: file.trainedAt ?? '',
+      examples: file.examples ?? classifier.docs.length,
+      crossValidation: file.crossValidation,
+      corpusSha256: file.corpusSha256,
+    },
+    linear,
+    nbWeight,
+  );
 }
 
 export async function loadIntentModel(file: string = DEFAULT_MODEL_PATH): Promise<IntentModel> {

@@ -26,13 +26,13 @@ const RULES: Rule[] = [
     name: 'revocation',
     intent: 'no_contactar',
     confidence: 0.9,
-    re: / no me (vuelvan a |sigan )?(escrib|llam|contact|molest|jod|fastidi)| no (les? )?(escriban|llamen|manden|envien|molesten|jodan|fastidien|contacten)| no quiero (que me (escrib|llam|contact)|recibir|mas mensajes)| autoriz| dejen de | paren de | borr\w* (mis|mi|todos mis) (datos|numero|informacion)| elimin\w* (mis|mi) | de baja | desuscrib| acos[oa]| acosa| denunci| habeas data| stop | no autoriz| revoc| quiten mi numero| saquen(me)? (de|mi numero)| no mas mensajes| basta de /,
+    re: / no me (vuelvan a |sigan )?(escrib|llam|contact|molest|jod|fastidi)| no (les? )?(escriban|llamen|manden|envien|molesten|jodan|fastidien|contacten)| no quiero (que me (escrib|llam|contact)|recibir|mas mensajes)| autoriz| dejen de | paren de | borr\w* (mis|mi|todos mis) (datos|numero|informacion)| elimin\w* (mis|mi) | de baja | desuscrib| acos[oa]| acosa| denunci| habeas data| stop | no autoriz| revoc| quiten mi numero| saquen(me)? (de|mi numero)| no mas mensajes| basta de | unsubscrib| stop (texting|calling|messaging|sending)| do not (text|call|contact|message)| dont (text|call|contact|message)| remove my (number|data)| leave me alone/,
   },
   {
     name: 'human',
     intent: 'solicitar_asesor',
     confidence: 0.9,
-    re: / asesor| agente| humano| persona real| una persona| supervisor| robot | bot | maquina| operador| servicio al cliente| alguien de verdad/,
+    re: / asesor| agente| humano| persona real| una persona| supervisor| robot | bot | maquina| operador| servicio al cliente| alguien de verdad| manager| human| real person| talk to (someone|somebody)| speak (to|with) (someone|somebody)/,
   },
   {
     name: 'dispute',
@@ -92,13 +92,14 @@ const RULES: Rule[] = [
     name: 'yes',
     intent: 'confirmacion',
     confidence: 0.85,
-    re: /^ (si|ok|dale|listo|de una|hagale|acepto|claro|perfecto|de acuerdo|vale|correcto|xemojisi)( |$)/,
+    re: /^ (si|ok|dale|listo|de una|hagale|acepto|claro|perfecto|de acuerdo|vale|correcto|xemojisi|yes|yeah|yep|sure|deal|agreed)( |$)/,
   },
   {
     name: 'no',
     intent: 'rechazo',
     confidence: 0.7,
-    re: /^ (no|ni loc[oa]|paso|mejor no|ninguna|jamas|nunca|xemojino)( |$)/,
+    // A bare no, maybe with courtesy words; "no hay plata…" or "no hay condonación…" say more.
+    re: /^ (no|ni loc[oa]|paso|mejor no|ninguna|jamas|nunca|xemojino|nope|no way)( (no|gracias|muchas|senor|senora|senorita|mijo|mija|parce|que pena|q pena|thanks|thank you|por ahora|todavia|mejor))* $/,
   },
 ];
 

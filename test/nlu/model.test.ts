@@ -11,11 +11,13 @@ import {
   DEFAULT_MODEL_PATH,
   loadIntentModel,
   NluModelError,
+  parseIntentModel,
   saveIntentModel,
   trainIntentModel,
   type IntentModel,
 } from '../../src/nlu/model.js';
 import { INTENTS, type LabelledText } from '../../src/nlu/index.js';
+import { linearFeatures } from '../../src/nlu/linear.js';
 
 const PROBES = [
   'hola buenas tardes',
@@ -110,19 +112,55 @@ describe('nlu: the local model', () => {
       }
     });
 
-    it('is natural\'s own posterior, normalized (same model, computed from its counts)', () => {
+    it('is natural\'s own posterior, normalized, for a naive-Bayes-only model (same counts)', () => {
+      const nbOnly = trainIntentModel(stratifiedFolds(corpus, 3, 7)[0]!, { temperature: 1.5, linear: false });
       let compared = 0;
       for (const text of PROBES) {
-        const natural = small.classifier.getClassifications(text);
+        const natural = nbOnly.classifier.getClassifications(text);
         const sum = natural.reduce((a, c) => a + c.value, 0);
         assert.ok(sum > 0, 'natural did not underflow on a short message');
-        const ours = small.fromScores(small.rawScores(text), 1);
+        const ours = nbOnly.fromScores(nbOnly.rawScores(text), 1);
         if (ours.knownStems < ours.totalStems) continue; // unknown stems mix in the uniform; compare only fully known messages
         for (const c of natural) assert.ok(Math.abs(c.value / sum - ours.probabilities[c.label as (typeof INTENTS)[number]]) < 1e-9, `${text} ${c.label}`);
-        assert.equal(ours.intent, small.classifier.classify(text));
+        assert.equal(ours.intent, nbOnly.classifier.classify(text));
         compared++;
       }
       assert.ok(compared >= 5, `only ${compared} probes compared`);
+    });
+
+    it('the ensemble is the linear model\'s logits plus a share of the naive Bayes\' log posterior', () => {
+      const nbOnly = trainIntentModel(stratifiedFolds(corpus, 3, 7)[0]!, { temperature: 1.5, linear: false });
+      assert.ok(small.linear, 'trained with its linear half by default');
+      for (const text of PROBES) {
+        const nb = nbOnly.rawScores(text).scores;
+        const max = Math.max(...nb);
+        const logZ = max + Math.log(nb.reduce((a, v) => a + Math.exp(v - max), 0));
+        const linear = small.linear.logits(linearFeatures(text, small.stemmer.stem, small.linear.options)).logits;
+        const fast = small.linear.logitsOfText(text, small.stemmer.stem);
+        const ours = small.rawScores(text).scores;
+        small.labels.forEach((label, c) => {
+          const l = linear[small.linear!.labels.indexOf(label)]!;
+          assert.ok(Math.abs(fast[small.linear!.labels.indexOf(label)]! - l) < 1e-9, 'the cached path gives the same logits');
+          assert.ok(Math.abs(ours[c]! - (l + small.nbWeight * (nb[nbOnly.labels.indexOf(label)]! - logZ))) < 1e-9, `${text} ${label}`);
+        });
+      }
+    });
+
+    it('a version-1 file (naive Bayes alone) still loads and predicts as before', () => {
+      const nbOnly = trainIntentModel(stratifiedFolds(corpus, 3, 7)[0]!, { linear: false });
+      const json = nbOnly.toJSON();
+      assert.equal(json.version, 1);
+      assert.equal(json.linear, undefined);
+      const back = parseIntentModel(JSON.parse(JSON.stringify(json)));
+      assert.equal(back.linear, undefined);
+      for (const text of PROBES) assert.deepEqual(back.predict(text), nbOnly.predict(text));
+    });
+
+    it('refuses a version-2 file whose linear model is missing or malformed', () => {
+      const json = JSON.parse(JSON.stringify(small.toJSON())) as Record<string, unknown> & { linear: { weights: number[] } };
+      assert.equal(json.version, 2);
+      assert.throws(() => parseIntentModel({ ...json, linear: undefined }), NluModelError);
+      assert.throws(() => parseIntentModel({ ...json, linear: { ...json.linear, weights: json.linear.weights.slice(1) } }), NluModelError);
     });
 
     it('is low when little of the message is known vocabulary', () => {
