@@ -2,6 +2,7 @@ import type { ChannelPorts, Clock, Config, Logger, MessageHandler } from './core
 import { applyDeliveryStatus } from './engine/index.js';
 import { requireAdminToken } from './http/admin-auth.js';
 import type { Knex } from './store/db.js';
+import { agencyRouter, DEFAULT_AGENCY_ID, runInAgency } from './store/index.js';
 import { createSecretStore } from './store/secrets.js';
 import { channelHistory } from './store/transcripts.js';
 
@@ -12,8 +13,17 @@ import { channelHistory } from './store/transcripts.js';
  */
 export function createChannelPorts(deps: { knex: Knex; clock: Clock; engine: MessageHandler; log: Logger; config: Config }): ChannelPorts {
   const { knex, clock, config } = deps;
+  // A message reaching an address another agency owns is that agency's turn: every query
+  // of it runs on that agency's row-security-bound connections.
+  const agencyOf = agencyRouter(knex, () => clock.now());
+  const engine: MessageHandler = {
+    async handle(message) {
+      const agency = await agencyOf(message.channel, message.to);
+      return agency === DEFAULT_AGENCY_ID ? deps.engine.handle(message) : runInAgency(agency, () => deps.engine.handle(message));
+    },
+  };
   return {
-    engine: deps.engine,
+    engine,
     reportDeliveryStatus: (update) => applyDeliveryStatus(knex, update, clock.now()),
     history: (channel, userId, options) => channelHistory(knex, channel, userId, options),
     secrets: createSecretStore(knex, clock),

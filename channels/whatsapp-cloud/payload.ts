@@ -133,7 +133,8 @@ export function parseWebhook(body: unknown, phoneNumberId: string, receivedAt: D
       for (const raw of value.messages ?? []) {
         const m = messageSchema.safeParse(raw);
         const inbound = m.success ? toInbound(m.data, receivedAt) : undefined;
-        if (inbound) out.messages.push(inbound);
+        // The receiving number's id: the service maps it to the agency that owns it.
+        if (inbound) out.messages.push({ ...inbound, to: phoneNumberId });
         else out.skipped++;
       }
       for (const raw of value.statuses ?? []) {

@@ -29,6 +29,12 @@ export interface InboundMessage {
    */
   verifiedPhone?: string;
   /**
+   * Where the message arrived: the receiving number's id (WhatsApp Cloud), the bot's
+   * username (Telegram)… The service maps it to the agency that owns that address
+   * (agencies.channel_addresses); without it, or unmapped, the default agency.
+   */
+  to?: string;
+  /**
    * A contact card the sender shared (Telegram's "Compartir mi número" button, or a
    * contact forwarded from the address book). `userId` is the platform's id of the
    * person the card belongs to, when it has one: the engine counts the phone as the

@@ -96,3 +96,22 @@ export function withAgencyPools(base: Knex, poolFor: (agencyId: number) => Knex)
     },
   });
 }
+
+/**
+ * The agency that owns a channel's receiving address (agencies.channel_addresses), read
+ * at most every `ttlMs` (agencies change rarely; a message must not wait on a query).
+ * Unmapped addresses belong to the default agency.
+ */
+export function agencyRouter(knex: Knex, now: () => Date, ttlMs = 30_000): (channel: string, address: string | undefined) => Promise<number> {
+  let map = new Map<string, number>();
+  let loadedAt = -Infinity;
+  return async (channel, address) => {
+    if (!address) return DEFAULT_AGENCY_ID;
+    if (now().getTime() - loadedAt > ttlMs || now().getTime() < loadedAt) {
+      const rows = (await knex('agencies').select('id', 'channel_addresses')) as { id: number; channel_addresses: { channel?: string; address?: string }[] }[];
+      map = new Map(rows.flatMap((r) => (r.channel_addresses ?? []).map((a) => [`${a.channel}\u0000${a.address}`, r.id] as [string, number])));
+      loadedAt = now().getTime();
+    }
+    return map.get(`${channel}\u0000${address}`) ?? DEFAULT_AGENCY_ID;
+  };
+}

@@ -6,4 +6,4 @@ export { importPortfolio } from './import.js';
 export { readMessages, type StoredMessageRow } from './transcripts.js';
 export { issueDatesIn, lastDigits } from './identity-columns.js';
 export { decodeSpreadsheet, detectDelimiter, normalizeCedula, parseAmount, type DebtorColumns } from './import.js';
-export { AGENCY_SETTING, APP_ROLE, currentAgency, DEFAULT_AGENCY_ID, runInAgency } from './agency.js';
+export { AGENCY_SETTING, agencyRouter, APP_ROLE, currentAgency, DEFAULT_AGENCY_ID, runInAgency } from './agency.js';
