@@ -88,7 +88,7 @@ describe('people, roles and agencies in the admin API', function () {
       for (const role of ROLES) {
         const res = await as(tokenOf[role], path, init);
         if (roleAtLeast(role, least)) {
-          assert.ok(![401, 403].includes(res.status), `${key} as ${role}: ${res.status} ${await res.text()}`);
+          assert.ok(![401, 403].includes(res.status) && res.status < 500, `${key} as ${role}: ${res.status} ${await res.text()}`);
         } else {
           assert.equal(res.status, 403, `${key} as ${role}`);
           assert.equal(((await res.json()) as { error: string }).error, 'forbidden');
@@ -292,5 +292,104 @@ describe('people, roles and agencies in the admin API', function () {
     assert.equal(body.user.role, 'admin');
     assert.equal(body.user.via, 'admin_token');
     assert.equal(body.agency.id, 1);
+  });
+});
+
+describe('the routers mounted beside the admin API keep to their roles too', function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+  let ops: import('../../src/ops/index.js').Ops;
+  let server: import('node:http').Server;
+  let base: string;
+  let people: PeopleIds;
+
+  before(async () => {
+    const http = await import('node:http');
+    const { loadConfig } = await import('../../src/core/index.js');
+    const { createLogger } = await import('../../src/log.js');
+    const { startOps } = await import('../../src/ops/index.js');
+    const { createApp } = await import('../../src/http/app.js');
+    const { operationsRoutes } = await import('../../src/http/admin/index.js');
+    const { createKnowledgeRouter, DOCUMENTS_PATH } = await import('../../src/http/knowledge-routes.js');
+    const { createLearningRouter, LEARNING_PATH } = await import('../../src/http/learning-routes.js');
+    const { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } = await import('../../src/http/scheduler-routes.js');
+    db = await freshDatabase();
+    const ids = await seed(db.knex);
+    const clock = testClock(new Date(Date.parse(TEST_NOW) + 30_000));
+    people = await seedPeople(db.knex, ids, clock);
+    const config = loadConfig({ ADMIN_TOKEN });
+    const log = createLogger({ level: 'silent', pretty: false });
+    ops = await startOps({ knex: db.knex, config, log, clock, settingsRefreshMs: 0, statsFlushMs: 0, alertsEveryMs: 0 });
+    const adminToken = () => config.ADMIN_TOKEN;
+    const app = createApp({
+      knex: db.knex,
+      config,
+      log,
+      clock,
+      routes: [
+        // Never run here: agents and supervisors are stopped before the scheduler is asked anything.
+        { path: SCHEDULER_ADMIN_PATH, router: createSchedulerAdminRouter({ scheduler: undefined as never, enabled: false, adminToken }) },
+        { path: DOCUMENTS_PATH, router: createKnowledgeRouter({ knex: db.knex, clock, log, adminToken, embedder: () => undefined }) },
+        { path: LEARNING_PATH, router: createLearningRouter({ knex: db.knex, clock, log, adminToken, nluSettings: () => ops.settings.nlu(), openai: () => undefined }) },
+        ...operationsRoutes({ knex: db.knex, config, log, clock, ops }),
+      ],
+    });
+    server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  });
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await ops?.stop();
+    await db?.drop();
+  });
+
+  // Every route these routers serve (their files' headers), with the least role each needs.
+  const ROUTES: [string, string, Role][] = [
+    ['GET', '/api/v1/admin/documents', 'supervisor'],
+    ['POST', '/api/v1/admin/documents', 'supervisor'],
+    ['GET', '/api/v1/admin/documents/questions', 'supervisor'],
+    ['PATCH', '/api/v1/admin/documents/987654', 'supervisor'],
+    ['DELETE', '/api/v1/admin/documents/987654', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/ratings', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/inbox', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/inbox/987654', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/models', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/models/train', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/models/987654/activate', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/models/rollback', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/dictionary', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/dictionary', 'supervisor'],
+    ['PUT', '/api/v1/admin/learning/dictionary/987654', 'supervisor'],
+    ['DELETE', '/api/v1/admin/learning/dictionary/987654', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/dictionary/history', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/finetune/export', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/finetune/export.jsonl', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/finetune/jobs', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/finetune/jobs', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/finetune/jobs/poll', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/finetune/jobs/987654/use', 'supervisor'],
+    ['POST', '/api/v1/admin/learning/finetune/fallback/reset', 'supervisor'],
+    ['GET', '/api/v1/admin/learning/debts/987654', 'supervisor'],
+    ['GET', '/api/v1/admin/scheduler-status', 'admin'],
+    ['POST', '/api/v1/admin/process-timeouts', 'admin'],
+  ];
+
+  it('refuses each route to the roles below it, and to nobody with credentials at or above it', async () => {
+    for (const [method, path, least] of ROUTES) {
+      const init = method === 'GET' ? {} : { method, body: '{}' };
+      assert.equal((await fetch(base + path, { method })).status, 401, `${method} ${path} without credentials`);
+      for (const [role, who] of [['agent', 'agentAll'], ['supervisor', 'supervisor']] as const) {
+        const res = await tokenFetch(base, people.tokens[who], path, init);
+        if (roleAtLeast(role, least)) {
+          // Reads only: a permitted write here would train a model or change the dictionary.
+          if (method === 'GET') assert.ok(![401, 403].includes(res.status) && res.status < 500, `${method} ${path} as ${role}: ${res.status}`);
+        } else {
+          assert.equal(res.status, 403, `${method} ${path} as ${role}`);
+        }
+        await res.body?.cancel().catch(() => undefined);
+      }
+    }
   });
 });

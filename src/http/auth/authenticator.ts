@@ -66,13 +66,15 @@ export function auditAction(method: string, path: string): string | undefined {
   // Sign-in and sign-out are recorded by their own routes.
   if (path.startsWith('/api/v1/auth/')) return undefined;
   const write = !SAFE_METHODS.has(method);
-  if (!write) return /\.csv$|\/export(s)?(\/|$)|\/download(\/|$)/.test(path) ? 'export' : undefined;
+  if (!write) return /\.(csv|jsonl)$|\/exports?(\/|$|\.)|\/download(\/|$)/.test(path) ? 'export' : undefined;
   const rules: [RegExp, string][] = [
     [/\/handoffs\/[^/]+\/take$/, 'takeover'],
     [/\/handoffs\/[^/]+\/reply$/, 'reply'],
     [/\/handoffs\/[^/]+\/release$/, 'return_to_bot'],
     [/\/handoffs\/[^/]+\/close$/, 'conversation_close'],
     [/\/(config|settings|agency|agencies)(\/|$)/, 'setting_change'],
+    [/\/learning\/inbox\//, 'review'],
+    [/\/learning\/(models|finetune|dictionary)(\/|$)/, 'training_change'],
     [/\/(agreements?|payments)(\/|$)/, 'agreement_change'],
     [/\/documents?(\/|$)/, method === 'POST' ? 'document_upload' : 'document_change'],
     [/\/users?(\/|$)/, 'user_change'],
