@@ -110,7 +110,7 @@ export function parseLog(text: string): LoggedStatement[] {
 }
 
 /** Statements the service sends on its own (pollers), not as part of a turn. */
-const BACKGROUND = [/from "?outbox"?\b(?![\s\S]*acuerdo_save_turn)/i, /runtime_settings/i, /pg_stat_statements/i, /pg_backend_pid/i, /knex_migrations/i, /^select 1$/i];
+const BACKGROUND = [/from "?outbox"?\b(?![\s\S]*acuerdo_save_turn)/i, /runtime_settings/i, /revision::text/i, /pg_stat_statements/i, /pg_backend_pid/i, /knex_migrations/i, /^select 1$/i];
 
 /**
  * Captures one conversation of each script through a server like the measured one
