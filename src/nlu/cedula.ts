@@ -2,9 +2,15 @@
  * Finding a Colombian cédula de ciudadanía in free text.
  *
  * A cédula has 6 to 10 digits (10-digit ones start with 1) and no check digit, so the
- * number alone cannot prove it is one: the decision rests on what surrounds it. Phones,
- * NITs, dates, times, percentages and hyphenated codes are blanked out first; each
- * remaining number is then judged by its shape and the words right before and after it.
+ * number alone cannot prove it is one: the decision rests on what surrounds it.
+ *
+ * Right after a cédula label ("cc", "cédula", "documento"…) the number may be written
+ * any way people write it: groups split by - _ , . or spaces, two-digit groups, digits
+ * one by one, digits partly or wholly in words ("noventa y tres millones…", "uno cero
+ * dos…"). Elsewhere, phones, NITs, dates, times, percentages and hyphenated codes are
+ * blanked out first; each remaining number is then judged by its shape and the words
+ * right before and after it (a PIN, a PSE CUS, "el código que me llegó", a reference
+ * is never a cédula).
  */
 import { foldSameLength } from './normalize.js';
 
@@ -29,11 +35,103 @@ const CEDULA_LABEL = new RegExp(
     '$',
 );
 
-/** Words that say a number is something other than a cédula. */
+/** Words that say a number is something other than a cédula (a few words may sit between: "el pin de efecty es"). */
 const OTHER_LABEL = new RegExp(
-  String.raw`\b(?:pagare|codigo|cod|referencia|ref|tarjeta|terminad[ao]\s+en|cuenta|cta|obligacion|credito|factura|radicado|pedido|orden|guia|ticket|convenio|nit|rut|telefono|tel|celular|cel|movil|whatsapp|wpp|wsp|fijo|contrato|poliza|placa|pin|clave|contrasena|producto|prestamo|libranza|comprobante|recibo|transaccion|aprobacion|operacion|serial|lote|expediente|proceso|caso|llam\w*\s+al|marc\w*\s+al|escrib\w*\s+al|comuni\w*\s+al)\b\.?\s*[:#.\-]?\s*` +
-    String.raw`(?:(?:de|es|mi|el|la|del|en|numero|nro|no|n|num|n°|º|ahorros|ahorro|corriente|credito|:|#)\b\.?\s*[:#]?\s*){0,4}$`,
+  String.raw`\b(?:pagare|codigo|cod|referencia|ref|tarjeta|terminad[ao]\s+en|termina\s+en|cus|otp|token|verificacion|cuenta|cta|obligacion|credito|factura|radicado|pedido|orden|guia|ticket|convenio|nit|rut|telefono|tel|celular|cel|movil|whatsapp|wpp|wsp|fijo|contrato|poliza|placa|pin|clave|contrasena|producto|prestamo|libranza|comprobante|recibo|transaccion|aprobacion|operacion|serial|lote|expediente|proceso|caso|llam\w*\s+al|marc\w*\s+al|escrib\w*\s+al|comuni\w*\s+al)\b\.?\s*[:#.\-]?\s*` +
+    String.raw`(?:(?:de|es|mi|el|la|del|en|numero|nro|no|n|num|n°|º|ahorros|ahorro|corriente|credito|:|#)\b\.?\s*[:#]?\s*){0,4}` +
+    String.raw`(?:(?!(?:cedula|cc|documento|identificacion)\b)[a-z]+\s*[:#.\-]?\s*){0,4}$`,
 );
+
+/** A label that says the number after it is a cédula, followed by its filler, anchored at the end. */
+const CEDULA_LABEL_GLOBAL = new RegExp(
+  String.raw`(?:\bc\s?\.\s?c\b\.?|\bcc|\bcedula|\bcdla|\bced\b\.?|\bdocumento|\bdoc\b\.?|\bidentificacion|\bidentidad|\bnuip|\bnumero\s+de\s+(?:cedula|documento|identificacion))\s*[:#.\-]?\s*` +
+    FILLER,
+  'g',
+);
+
+const DIGIT_WORDS: Record<string, number> = { cero: 0, uno: 1, un: 1, una: 1, dos: 2, tres: 3, cuatro: 4, cinco: 5, seis: 6, siete: 7, ocho: 8, nueve: 9 };
+const UNIT_WORDS: Record<string, number> = {
+  ...DIGIT_WORDS, diez: 10, once: 11, doce: 12, trece: 13, catorce: 14, quince: 15, dieciseis: 16, diecisiete: 17, dieciocho: 18,
+  diecinueve: 19, veinte: 20, veintiun: 21, veintiuno: 21, veintidos: 22, veintitres: 23, veinticuatro: 24, veinticinco: 25,
+  veintiseis: 26, veintisiete: 27, veintiocho: 28, veintinueve: 29, treinta: 30, cuarenta: 40, cincuenta: 50, sesenta: 60,
+  setenta: 70, ochenta: 80, noventa: 90, cien: 100, ciento: 100, doscientos: 200, trescientos: 300, cuatrocientos: 400,
+  quinientos: 500, seiscientos: 600, setecientos: 700, ochocientos: 800, novecientos: 900,
+};
+
+/** A run of digits and number words right after a label: "52-345-678", "1 0 2 6…", "noventa y tres millones…". */
+const LOOSE_NUMBER = /^(?:(?:\d+|[a-z]+)(?:[\s.,'’_\-]{1,3}|$))+/;
+
+function validCedula(digits: string): boolean {
+  if (digits.length < 6 || digits.length > 10) return false;
+  if (digits.charCodeAt(0) === 48 /* 0 */) return false;
+  return digits.length !== 10 || digits.charCodeAt(0) === 49 /* 1 */;
+}
+
+/**
+ * Reads the number written right after a cédula label, however it is written: digit
+ * groups with any separator, digits one by one, digit words, or a number spelled with
+ * millones/mil. Returns its digits and where it ends, or undefined.
+ */
+function readLooseCedula(folded: string, from: number): { digits: string; end: number } | undefined {
+  const m = LOOSE_NUMBER.exec(folded.slice(from, from + 160));
+  if (!m) return undefined;
+  const parts: { text: string; end: number }[] = [];
+  const re = /\d+|[a-z]+/g;
+  for (let t = re.exec(m[0]); t !== null; t = re.exec(m[0])) parts.push({ text: t[0], end: from + t.index + t[0].length });
+  // Only number words, digits and "y"; stop at the first other word.
+  let n = 0;
+  while (n < parts.length && (/^\d/.test(parts[n]!.text) || parts[n]!.text in UNIT_WORDS || /^(?:y|mil|millon|millones)$/.test(parts[n]!.text))) n++;
+  while (n > 0 && parts[n - 1]!.text === 'y') n--;
+  const run = parts.slice(0, n);
+  if (run.length === 0) return undefined;
+  const words = run.map((p) => p.text);
+  let digits: string;
+  if (words.some((w) => w === 'mil' || w === 'millon' || w === 'millones')) {
+    // A spelled number: "noventa y tres millones trescientos ochenta y ocho mil novecientos quince".
+    let total = 0;
+    let current = 0;
+    for (const w of words) {
+      if (w === 'y') continue;
+      if (w === 'millon' || w === 'millones') {
+        total += (current || 1) * 1_000_000;
+        current = 0;
+      } else if (w === 'mil') {
+        total += (current || 1) * 1000;
+        current = 0;
+      } else current += /^\d/.test(w) ? Number(w) : UNIT_WORDS[w]!;
+    }
+    digits = String(total + current);
+  } else {
+    // Digits and digit words one after another: "1 0 2 3 cuatro cinco…", "52 34 56 78", "1004 567 812".
+    if (words.some((w) => w === 'y' || (!/^\d/.test(w) && !(w in DIGIT_WORDS)))) return undefined;
+    digits = words.map((w) => (/^\d/.test(w) ? w : String(DIGIT_WORDS[w]))).join('');
+  }
+  // A phone after the label ("cc y cel 300…") is not the cédula.
+  if (!validCedula(digits)) return undefined;
+  return { digits, end: run[run.length - 1]!.end };
+}
+
+/** The first number written after a cédula label, in any of the loose forms. */
+function labelledLoose(folded: string): { digits: string; start: number; end: number } | undefined {
+  CEDULA_LABEL_GLOBAL.lastIndex = 0;
+  for (let m = CEDULA_LABEL_GLOBAL.exec(folded); m !== null; m = CEDULA_LABEL_GLOBAL.exec(folded)) {
+    if (m[0].length === 0) {
+      CEDULA_LABEL_GLOBAL.lastIndex++;
+      continue;
+    }
+    const start = m.index + m[0].length;
+    const found = readLooseCedula(folded, start);
+    if (found) {
+      const after = folded.slice(found.end, found.end + 24);
+      if (MONEY_OR_COUNT_AFTER.test(after)) continue;
+      return { digits: found.digits, start, end: found.end };
+    }
+  }
+  return undefined;
+}
+
+/** Unlabelled thousands groups split by - or _ the same way throughout: 52-345-678, 80_234_517. */
+const SEPARATED_GROUPS = /(?<![\d\-_.])\d{1,3}([\-_])\d{3}\1\d{3}(?:\1\d{3})?(?![\d\-_])/g;
 
 /** Words right before a number that make it money. */
 const MONEY_BEFORE = new RegExp(
@@ -75,7 +173,15 @@ function scrubNonIdentifiers(folded: string): string {
  */
 export function scanNumbers(text: string): NumberScan {
   const folded = foldSameLength(text);
-  if (!/\d/.test(folded)) return { folded, scrubbed: folded, cedula: null };
+  const hasDigits = /\d/.test(folded);
+  const loose = labelledLoose(folded);
+  if (!hasDigits) {
+    if (!loose) return { folded, scrubbed: folded, cedula: null };
+    return { folded, scrubbed: blankRange(folded, loose.start, loose.end), cedula: loose.digits };
+  }
+  if (loose) return { folded, scrubbed: blankRange(scrubNonIdentifiers(folded), loose.start, loose.end), cedula: loose.digits };
+  const separated = separatedGroups(folded);
+  if (separated) return { folded, scrubbed: blankRange(scrubNonIdentifiers(folded), separated.start, separated.end), cedula: separated.digits };
   const scrubbed = scrubNonIdentifiers(folded);
   let labelled: { digits: string; start: number; end: number } | undefined;
   let unlabelled: { digits: string; start: number; end: number } | undefined;
@@ -111,6 +217,28 @@ export function scanNumbers(text: string): NumberScan {
     scrubbed: scrubbed.slice(0, found.start) + ' '.repeat(found.end - found.start) + scrubbed.slice(found.end),
     cedula: found.digits,
   };
+}
+
+function blankRange(text: string, start: number, end: number): string {
+  return text.slice(0, start) + ' '.repeat(end - start) + text.slice(end);
+}
+
+/** 52-345-678 or 80_234_517 with nothing saying it is something else. */
+function separatedGroups(folded: string): { digits: string; start: number; end: number } | undefined {
+  if (!folded.includes('-') && !folded.includes('_')) return undefined;
+  SEPARATED_GROUPS.lastIndex = 0;
+  for (let m = SEPARATED_GROUPS.exec(folded); m !== null; m = SEPARATED_GROUPS.exec(folded)) {
+    const digits = m[0].replace(/\D/g, '');
+    if (!validCedula(digits)) continue;
+    // Nine digits from 8 or 9 is a NIT's shape; phones were never thousands groups.
+    if (digits.length === 9 && /^[89]/.test(digits)) continue;
+    const before = folded.slice(Math.max(0, m.index - 48), m.index);
+    if (/[a-z0-9]$/.test(before) || OTHER_LABEL.test(before) || MONEY_BEFORE.test(before)) continue;
+    const after = folded.slice(m.index + m[0].length, m.index + m[0].length + 24);
+    if (/^[a-z0-9]/.test(after) || MONEY_OR_COUNT_AFTER.test(after)) continue;
+    return { digits, start: m.index, end: m.index + m[0].length };
+  }
+  return undefined;
 }
 
 /**

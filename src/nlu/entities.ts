@@ -18,8 +18,12 @@ interface Token {
 /** Digits grouped in thousands (with dots, commas, apostrophes or spaces), a decimal, or words. */
 const TOKEN = /\$|\d{1,3}(?:(?:['’.,]|\s)\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[a-z]+/g;
 
+/** "tres cientos", "cinco cientas": hundreds written in two words, joined (same length, so positions hold). */
+const SPLIT_HUNDREDS = /\b(dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\s(cient[oa]s)\b/g;
+
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
+  if (text.includes('cient')) text = text.replace(SPLIT_HUNDREDS, '$1$2 ');
   TOKEN.lastIndex = 0;
   for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
     const t = m[0];
@@ -52,6 +56,8 @@ const HUNDREDS: Record<string, number> = {
   cuatrocientos: 400, cuatrocientas: 400, quinientos: 500, quinientas: 500, seiscientos: 600,
   seiscientas: 600, setecientos: 700, setecientas: 700, ochocientos: 800, ochocientas: 800,
   novecientos: 900, novecientas: 900,
+  // The joined spellings of "cinco cientos", "siete cientos", "nueve cientos" (see SPLIT_HUNDREDS).
+  cincocientos: 500, cincocientas: 500, sietecientos: 700, sietecientas: 700, nuevecientos: 900, nuevecientas: 900,
 };
 const THOUSAND_WORDS = new Set(['mil', 'luca', 'lucas', 'luka', 'lukas', 'k', 'lucaz']);
 const MILLION_SINGULAR = new Set(['millon', 'palo', 'palito', 'melon', 'mill', 'millo', 'm']);
@@ -288,7 +294,9 @@ function monthsMeanInstallments(tokens: Token[], i: number, unitIndex: number): 
   const back2 = tokens[i - 2]?.text ?? '';
   const back3 = tokens[i - 3]?.text ?? '';
   const blockers = /^(hace|llevo|lleva|llevamos|desde|tengo|tiene|despues|dentro|durante|ultimos|pasados|como|unos|casi|mas)$/;
-  if (blockers.test(back1) || blockers.test(back2) || (back1 === 'de' && /^(dentro|despues|antes)$/.test(back2))) return false;
+  // "cuotas mensuales de $90.000 durante 8 meses" is a term; "durante 3 meses estuve sin trabajo" is not.
+  const termOfPayments = back1 === 'durante' && tokens.some((t) => /^(cuotas?|cuoticas?|cuotitas?|mensual(?:es)?|mensualidad(?:es)?|abonos?|quincenal(?:es)?)$/.test(t.text));
+  if (!termOfPayments && (blockers.test(back1) || blockers.test(back2) || (back1 === 'de' && /^(dentro|despues|antes)$/.test(back2)))) return false;
   if (back3 === 'hace' || back2 === 'hace') return false;
   const after1 = tokens[unitIndex + 1]?.text ?? '';
   const after2 = tokens[unitIndex + 2]?.text ?? '';

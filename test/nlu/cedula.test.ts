@@ -161,3 +161,45 @@ describe('nlu: cédula detection', () => {
     assert.equal(detectCedula('\u0000\u0007 93388915 \u202e'), '93388915');
   });
 });
+
+describe('nlu: cédula detection on adversarial writing (fixture)', () => {
+  const rows = fs
+    .readFileSync(path.resolve(__dirname, '../fixtures/nlu/cedula-adversarial.tsv'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [text, expected] = line.split('\t');
+      return { text: text ?? '', expected: expected === '-' ? null : (expected ?? null) };
+    });
+
+  it('reads ≥ 97% of the adversarial cédulas exactly: - _ , separators, two-digit groups, spaced digits, digits in words', () => {
+    const positives = rows.filter((r) => r.expected !== null);
+    assert.ok(positives.length >= 25, String(positives.length));
+    const wrong = positives.filter((r) => detectCedula(r.text) !== r.expected).map((r) => `${r.text} → ${detectCedula(r.text)}`);
+    assert.ok(1 - wrong.length / positives.length >= 0.97, wrong.join(' | '));
+  });
+
+  it('takes no PIN, PSE CUS, "código que me llegó", reference, phone, NIT, card, amount or date for a cédula', () => {
+    const negatives = rows.filter((r) => r.expected === null);
+    assert.ok(negatives.length >= 35, String(negatives.length));
+    const taken = negatives.filter((r) => detectCedula(r.text) !== null).map((r) => `${r.text} → ${detectCedula(r.text)}`);
+    assert.deepEqual(taken, []);
+  });
+
+  for (const [text, expected] of [
+    ['cc 52-345-678', '52345678'],
+    ['80_234_517', '80234517'],
+    ['mi cc es 10 23 45 67 89', '1023456789'],
+    ['cedula 1 0 2 6 3 4 5 6 7 8', '1026345678'],
+    ['mi cc es 1004 567 812', '1004567812'],
+    ['mi cedula es noventa y tres millones trescientos ochenta y ocho mil novecientos quince', '93388915'],
+    ['cc 93 millones 388 mil 915', '93388915'],
+    ['el pin de efecty es 55667788 y mi cedula 52-345-678', '52345678'],
+  ] as const) {
+    it(`reads ${JSON.stringify(text)}`, () => assert.equal(detectCedula(text), expected));
+  }
+  for (const text of ['el pin de efecty es 12345678', 'CUS 987654321', 'el codigo que me llego es 845123', 'la referencia es 52-345-678', 'nit 900-123-456']) {
+    it(`refuses ${JSON.stringify(text)}`, () => assert.equal(detectCedula(text), null));
+  }
+});

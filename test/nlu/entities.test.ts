@@ -154,3 +154,27 @@ describe('nlu: entities', () => {
     assert.doesNotThrow(() => extractEntities(long, NOW));
   });
 });
+
+describe('nlu: amounts and installments written the hard ways (fixture)', () => {
+  const rows = fs
+    .readFileSync(path.resolve(__dirname, '../fixtures/nlu/amount-adversarial.tsv'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => line.split('\t') as [string, string, string]);
+
+  it('reads ≥ 99% of them exactly (amount and installments both right)', () => {
+    assert.ok(rows.length >= 25, String(rows.length));
+    const wrong = rows.filter(([text, amount, installments]) => {
+      const e = extractEntities(text, NOW);
+      return String(e.amount ?? '-') !== amount || String(e.installments ?? '-') !== installments;
+    });
+    assert.ok(1 - wrong.length / rows.length >= 0.99, wrong.map(([t]) => `${t} → ${JSON.stringify(extractEntities(t, NOW))}`).join(' | '));
+  });
+
+  it('"tres cientos mil" is 300,000 and "cuotas mensuales de $90.000 durante 8 meses" is 8 × 90,000', () => {
+    assert.equal(extractEntities('tres cientos mil', NOW).amount, 300_000);
+    assert.deepEqual(extractEntities('cuotas mensuales de $90.000 durante 8 meses', NOW), { amount: 90_000, installments: 8 });
+    assert.equal(extractEntities('durante 3 meses estuve sin trabajo', NOW).installments, undefined);
+  });
+});
