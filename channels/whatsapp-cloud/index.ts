@@ -5,13 +5,13 @@ import { safeEqual } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { GraphApi, OUTSIDE_WINDOW, type GraphApiSettings } from './graph-api.js';
 import { parseWebhook, type ParsedWebhook } from './payload.js';
-import { toGraphMessage } from './render.js';
+import { toGraphMessages } from './render.js';
 import { hasValidSignature } from './signature.js';
 import { applyStatus, describeErrors } from './statuses.js';
 import { sendTemplate, type TemplateMessage } from './templates.js';
 
 export { GraphApi, type GraphApiSettings } from './graph-api.js';
-export { shortenLabel, toGraphMessage } from './render.js';
+export { shortenLabel, toGraphMessage, toGraphMessages } from './render.js';
 export { signatureFor } from './signature.js';
 export { sendTemplate, toTemplateMessage, type TemplateComponent, type TemplateMessage, type TemplateParameter } from './templates.js';
 
@@ -85,16 +85,21 @@ export function createWhatsAppCloudChannel(ports: ChannelPorts): WhatsAppCloudCh
   const outbound: OutboundChannel = {
     name: 'whatsapp-cloud',
     async send(to: string, replies: Reply[]) {
-      // One Graph message per reply: the wamids say how many replies went out.
+      // A reply is one Graph message, or several in order when its text is too long for one
+      // (the buttons on the last). Progress counts whole replies: a reply cut short is sent again.
       const externalIds: string[] = [];
+      let delivered = 0;
       for (const reply of replies) {
-        try {
-          externalIds.push(await api.sendMessage(to, toGraphMessage(reply)));
-        } catch (err) {
-          if (err instanceof ChannelApiError && err.options.code === OUTSIDE_WINDOW) templateNeeded(to, err.message);
-          else if (err instanceof Error) state.lastError = err.message;
-          throw withSendProgress(err, 'whatsapp-cloud', externalIds.length, externalIds);
+        for (const message of toGraphMessages(reply)) {
+          try {
+            externalIds.push(await api.sendMessage(to, message));
+          } catch (err) {
+            if (err instanceof ChannelApiError && err.options.code === OUTSIDE_WINDOW) templateNeeded(to, err.message);
+            else if (err instanceof Error) state.lastError = err.message;
+            throw withSendProgress(err, 'whatsapp-cloud', delivered, externalIds);
+          }
         }
+        delivered += 1;
       }
       const externalId = externalIds.at(-1);
       return externalId ? { externalId, externalIds } : undefined;

@@ -1,4 +1,4 @@
-import { renderNumberedOptions } from '../../src/core/index.js';
+import { renderNumberedOptions, splitAtSentences } from '../../src/core/index.js';
 import type { Reply } from '../../src/core/index.js';
 import type { GraphMessage } from './graph-api.js';
 
@@ -105,4 +105,25 @@ export function toGraphMessage(reply: Reply): GraphMessage {
   }
 
   return textMessage(renderNumberedOptions(reply));
+}
+
+/**
+ * One reply as the Cloud API messages it takes: Meta refuses a text body over 4,096
+ * characters, so a longer text leaves in parts cut at sentence boundaries, in order, and
+ * the buttons ride on the last part. That part is kept within the 1,024 characters of an
+ * interactive body when it can be, so the buttons stay buttons.
+ */
+export function toGraphMessages(reply: Reply): GraphMessage[] {
+  const buttons = reply.buttons ?? [];
+  if (buttons.length === 0) return splitAtSentences(reply.text, LIMITS.text).map(textMessage);
+  const single = toGraphMessage(reply);
+  if (single.type === 'interactive' || length(reply.text) <= LIMITS.text && length(renderNumberedOptions(reply)) <= LIMITS.text) return [single];
+  const parts = splitAtSentences(reply.text, LIMITS.text);
+  const last = parts.pop() ?? '';
+  const tail = length(last) > LIMITS.interactiveBody && buttons.length <= LIMITS.listRows ? splitAtSentences(last, LIMITS.interactiveBody) : [last];
+  const closing = tail.pop() ?? '';
+  const withButtons = toGraphMessage({ ...reply, text: closing });
+  if (withButtons.type === 'interactive') return [...[...parts, ...tail].map(textMessage), withButtons];
+  // Numbered options as text: the options go with the text's end, cut again if that is too long.
+  return [...parts.map(textMessage), ...splitAtSentences(renderNumberedOptions({ ...reply, text: last }), LIMITS.text).map(textMessage)];
 }

@@ -13,3 +13,4 @@ export type { Logger } from 'pino';
 export * from './calendar.js';
 export { KeyedSerialQueue } from './keyed-queue.js';
 export { hasControlCharacters, normalizeUserId } from './ids.js';
+export { splitAtSentences } from './split-text.js';
