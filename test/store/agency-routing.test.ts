@@ -2,6 +2,7 @@ import { TEST_NOW, testClock, testPorts } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { loadConfig, type InboundMessage, type TurnResult } from '../../src/core/index.js';
 import { createAgency } from '../../src/ops/index.js';
+import { runInAgency } from '../../src/store/index.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 
 describe('inbound messages reach the agency that owns the receiving address', function () {
@@ -32,9 +33,13 @@ describe('inbound messages reach the agency that owns the receiving address', fu
     const north = await ports.engine.handle(message('573001', 'PN-NORTE'));
     const other = await ports.engine.handle(message('573002', 'PN-OTRO'));
     const none = await ports.engine.handle(message('573003'));
-    const agencyOf = async (id: string) => ((await db.knex('conversations').where({ id }).first('agency_id')) as { agency_id: number }).agency_id;
-    assert.equal(await agencyOf(north.conversationId), norte.id);
-    assert.equal(await agencyOf(other.conversationId), 1);
-    assert.equal(await agencyOf(none.conversationId), 1);
+    // Read as each agency: a row is there for its own agency only.
+    const agencyOf = (agency: number, id: string) =>
+      runInAgency(agency, async () => ((await db.knex('conversations').where({ id }).first('agency_id')) as { agency_id: number } | undefined)?.agency_id);
+    assert.equal(await agencyOf(norte.id, north.conversationId), norte.id);
+    assert.equal(await agencyOf(1, north.conversationId), undefined);
+    assert.equal(await agencyOf(1, other.conversationId), 1);
+    assert.equal(await agencyOf(1, none.conversationId), 1);
+    assert.equal(await agencyOf(norte.id, none.conversationId), undefined);
   });
 });
