@@ -37,14 +37,14 @@ describe('WhatsApp Cloud: texts longer than Meta allows', () => {
     const messages = toGraphMessages({ text: LONG, buttons });
     const last = messages.at(-1)!;
     assert.equal(last.type, 'interactive');
-    const interactive = (last as { interactive: { body: { text: string }; action: { buttons: { reply: { id: string } }[] } } }).interactive;
+    const interactive = (last as unknown as { interactive: { body: { text: string }; action: { buttons: { reply: { id: string } }[] } } }).interactive;
     assert.deepEqual(interactive.action.buttons.map((b) => b.reply.id), ['ver_opciones', 'asesor']);
     assert.ok(interactive.body.text.length <= 1024, 'an interactive body holds at most 1,024 characters');
     for (const m of messages.slice(0, -1)) {
       assert.equal(m.type, 'text');
-      assert.ok((m as { text: { body: string } }).text.body.length <= TEXT_LIMIT);
+      assert.ok((m as unknown as { text: { body: string } }).text.body.length <= TEXT_LIMIT);
     }
-    const bodies = messages.map((m) => (m.type === 'text' ? (m as { text: { body: string } }).text.body : (m as unknown as { interactive: { body: { text: string } } }).interactive.body.text));
+    const bodies = messages.map((m) => (m.type === 'text' ? (m as unknown as { text: { body: string } }).text.body : (m as unknown as { interactive: { body: { text: string } } }).interactive.body.text));
     assert.equal(bodies.join(' '), LONG);
     // A short reply stays one message.
     assert.equal(toGraphMessages({ text: 'Hola', buttons }).length, 1);
