@@ -9,6 +9,7 @@ import { registerComplianceCommands } from './compliance-commands.js';
 import { registerPaymentCommands } from './payment-commands.js';
 import { registerDocsCommands } from './docs-commands.js';
 import { registerUserCommands } from './user-commands.js';
+import { registerLearningCommands } from './learning-commands.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
 export function buildProgram(): Command {
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerPaymentCommands(program);
   registerDocsCommands(program);
   registerUserCommands(program);
+  registerLearningCommands(program);
 
   program
     .command('start')

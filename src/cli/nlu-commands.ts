@@ -108,6 +108,7 @@ function summaryJson(report: EvaluationReport) {
     accuracy: report.accuracy,
     macroF1: report.macroF1,
     calibrationError: report.calibrationError,
+    selective: report.selective,
     perIntent: report.perIntent,
     labels: report.labels,
     confusion: report.confusion,
@@ -229,7 +230,7 @@ export function registerNluCommands(program: Command): void {
       const rows = await readLabelledTsv(file);
       const { understander, close } = await commandUnderstander(config, logger, Boolean(opts.openai));
       try {
-        const { report } = await evaluateUnderstander(understander, rows, { local: !opts.openai, now: systemClock.now() });
+        const { report } = await evaluateUnderstander(understander, rows, { local: !opts.openai, now: systemClock.now(), threshold: config.NLU_CONFIDENCE_THRESHOLD });
         process.stdout.write(opts.json ? JSON.stringify({ file, ...summaryJson(report) }, null, 2) + '\n' : formatReport(report, file) + '\n');
       } finally {
         await close();
@@ -245,7 +246,13 @@ export function registerNluCommands(program: Command): void {
     .option('--folds <k>', 'cross-validation folds', positiveInt, 5)
     .option('--seed <n>', 'seed of the fold split', positiveInt, 42)
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { corpus: string; heldout: string; out: string; folds: number; seed: number; json?: boolean }) => {
+    .option('--store', 'instead of writing the file: a new model version in the database (nlu_models) from the corpus plus the reviewed examples, behind the gate (docs: README, "The learning loop")')
+    .option('--tolerance <t>', 'with --store: how far below the active version a gate set may score and still pass', Number)
+    .action(async (opts: { corpus: string; heldout: string; out: string; folds: number; seed: number; json?: boolean; store?: boolean; tolerance?: number }) => {
+      if (opts.store) {
+        const { trainStoredVersion } = await import('./learning-commands.js');
+        return trainStoredVersion(opts);
+      }
       const config = loadConfig();
       const logger = cliLogger(config);
       await runTrain(
