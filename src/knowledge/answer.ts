@@ -66,27 +66,36 @@ function fold(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-/** The sentences of a passage that share most words with the question, in the passage's order, within the limit. */
+/**
+ * The sentences of a passage that answer the question: those sharing more than half as
+ * many of its words as the best one does, in the passage's order, within `max`
+ * characters ("¿dónde queda la oficina de Medellín?" gets Medellín's address, not all
+ * three). A passage none of whose sentences shares a word is cut at `max`.
+ */
 export function trimPassage(text: string, question: string, max = PASSAGE_MAX_CHARS): string {
   const clean = text.replace(/\s*\n\s*/g, ' ').trim();
-  if (clean.length <= max) return clean;
   const stems = new Set(queryWords(question).map((w) => w.slice(0, 5)));
-  const sentences = clean.split(/(?<=[.!?])\s+/);
+  // A sentence ends at . ! ? before a capital, a digit or an opening mark ("7 a. m. a 7 p. m." is one sentence).
+  const sentences = clean.split(/(?<=[.!?])\s+(?=[\p{Lu}\d¿¡"«(])/u);
   const scored = sentences.map((s, i) => ({
     s,
     i,
-    score: fold(s)
-      .split(/[^\p{L}\p{N}]+/u)
-      .filter((w) => w && stems.has(w.slice(0, 5))).length,
+    score: new Set(
+      fold(s)
+        .split(/[^\p{L}\p{N}]+/u)
+        .filter((w) => w && stems.has(w.slice(0, 5)))
+        .map((w) => w.slice(0, 5)),
+    ).size,
   }));
+  const top = Math.max(0, ...scored.map((c) => c.score));
   const chosen: typeof scored = [];
   let size = 0;
-  for (const item of [...scored].sort((a, b) => b.score - a.score || a.i - b.i)) {
+  for (const item of [...scored].filter((c) => top > 0 && c.score > top / 2).sort((a, b) => b.score - a.score || a.i - b.i)) {
     if (size + item.s.length + 1 > max) continue;
     chosen.push(item);
     size += item.s.length + 1;
   }
-  if (!chosen.length) return `${clean.slice(0, max - 1).replace(/\s+\S*$/, '')}…`;
+  if (!chosen.length) return clean.length <= max ? clean : `${clean.slice(0, max - 1).replace(/\s+\S*$/, '')}…`;
   return chosen
     .sort((a, b) => a.i - b.i)
     .map((c) => c.s)
