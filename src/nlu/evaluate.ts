@@ -85,9 +85,17 @@ export interface EvaluationReport {
   calibrationError: number;
   /** How many predictions each layer made, when known. */
   bySource?: Record<string, { n: number; correct: number }>;
+  /**
+   * Selective accuracy at the fallback threshold: what is answered with confidence at or
+   * above it (kept locally) and what falls below it (the messages OpenAI would see).
+   */
+  selective: { threshold: number; confident: number; confidentCorrect: number; unsure: number; errors: number; confidentErrors: number };
 }
 
-export function evaluatePredictions(predictions: Prediction[]): EvaluationReport {
+/** The confidence below which the pipeline asks the fallback by default (NLU_CONFIDENCE_THRESHOLD). */
+export const DEFAULT_REPORT_THRESHOLD = 0.6;
+
+export function evaluatePredictions(predictions: Prediction[], threshold = DEFAULT_REPORT_THRESHOLD): EvaluationReport {
   const index = new Map(INTENTS.map((intent, i) => [intent, i]));
   const confusion = INTENTS.map(() => INTENTS.map(() => 0));
   let correct = 0;
@@ -122,6 +130,16 @@ export function evaluatePredictions(predictions: Prediction[]): EvaluationReport
     if (p.expected === p.predicted) bin.correct++;
   }
   const n = predictions.length;
+  const selective = { threshold, confident: 0, confidentCorrect: 0, unsure: 0, errors: 0, confidentErrors: 0 };
+  for (const p of predictions) {
+    const ok = p.expected === p.predicted;
+    if (!ok) selective.errors++;
+    if (p.confidence >= threshold) {
+      selective.confident++;
+      if (ok) selective.confidentCorrect++;
+      else selective.confidentErrors++;
+    } else selective.unsure++;
+  }
   const calibrationError = n === 0 ? 0 : bins.reduce((a, b) => a + (b.n === 0 ? 0 : Math.abs(b.correct - b.conf)), 0) / n;
 
   return {
@@ -133,6 +151,7 @@ export function evaluatePredictions(predictions: Prediction[]): EvaluationReport
     labels: INTENTS,
     calibrationError,
     ...(Object.keys(bySource).length > 0 ? { bySource } : {}),
+    selective,
   };
 }
 
@@ -145,6 +164,11 @@ export function formatReport(report: EvaluationReport, title = 'Evaluation'): st
   out.push(`  accuracy   ${report.accuracy.toFixed(4)}`);
   out.push(`  macro-F1   ${report.macroF1.toFixed(4)}`);
   out.push(`  calibration error (ECE) ${report.calibrationError.toFixed(4)}`);
+  const sel = report.selective;
+  out.push(
+    `  at confidence ≥ ${sel.threshold}: ${sel.confident} answered (${pct(sel.confident ? sel.confidentCorrect / sel.confident : 0).trim()} right); ` +
+      `${sel.unsure} below it (to the fallback); errors ${sel.errors}, of which ${sel.confidentErrors} confident`,
+  );
   if (report.bySource) {
     const parts = Object.entries(report.bySource).map(([s, v]) => `${s} ${v.n} (${pct(v.n ? v.correct / v.n : 0).trim()} right)`);
     out.push(`  by source  ${parts.join(', ')}`);
@@ -257,12 +281,12 @@ export function crossValidate(
 export async function evaluateUnderstander(
   understander: Understander,
   rows: LabelledText[],
-  options: { local?: boolean; now: Date },
+  options: { local?: boolean; now: Date; threshold?: number },
 ): Promise<{ report: EvaluationReport; predictions: Prediction[] }> {
   const predictions: Prediction[] = [];
   for (const row of rows) {
     const result = await understander.understand(row.text, { local: options.local ?? true, now: options.now });
     predictions.push({ text: row.text, expected: row.intent, predicted: result.intent, confidence: result.confidence, source: result.source });
   }
-  return { report: evaluatePredictions(predictions), predictions };
+  return { report: evaluatePredictions(predictions, options.threshold), predictions };
 }

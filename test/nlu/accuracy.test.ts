@@ -57,4 +57,23 @@ describe('nlu: held-out accuracy (quality gate)', () => {
     assert.ok(report.accuracy >= 0.95, `stress accuracy ${report.accuracy.toFixed(4)}; wrong: ${wrong.join(' | ')}`);
     for (const m of report.perIntent) assert.ok(m.recall >= 0.8, `${m.intent} recall ${m.recall}`);
   });
+
+  it('is calibrated: what it answers with confidence ≥ 0.6 is right ≥ 99% of the time; its mistakes fall below, to the fallback', async () => {
+    const nlu = await createUnderstander({
+      settings: () => ({ confidenceThreshold: 0.6, openaiEnabled: false, maxChars: 2000 }),
+      log: createLogger({ level: 'silent', pretty: false }),
+    });
+    const rows = [
+      ...(await readLabelledTsv(path.join(__dirname, '..', 'fixtures', 'nlu', 'blind-eval.tsv'))),
+      ...(await readLabelledTsv(path.join(__dirname, '..', 'fixtures', 'nlu', 'stress-eval.tsv'))),
+    ];
+    const predictions = rows.map((r) => ({ ...r, p: nlu.model.predict(r.text) }));
+    const confident = predictions.filter((x) => x.p.confidence >= 0.6);
+    const right = confident.filter((x) => x.p.intent === x.intent).length;
+    assert.ok(right / confident.length >= 0.99, `${right}/${confident.length}`);
+    assert.ok(confident.length / rows.length >= 0.9, `only ${confident.length} of ${rows.length} answered locally`);
+    const errors = predictions.filter((x) => x.p.intent !== x.intent);
+    const confidentErrors = errors.filter((x) => x.p.confidence >= 0.6);
+    assert.ok(confidentErrors.length * 2 <= errors.length, `${confidentErrors.length} of ${errors.length} errors are confident: ${confidentErrors.map((x) => x.text).join(' | ')}`);
+  });
 });
