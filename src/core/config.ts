@@ -54,7 +54,7 @@ export const envSchema = z.object({
    * REST chat API and the webhooks answer 503 with Retry-After at once instead of
    * queueing (docs/scaling.md). 0 turns the bound off.
    */
-  HTTP_MAX_IN_FLIGHT: z.coerce.number({ message: 'expected a whole number of requests (0 turns the bound off)' }).int().min(0).default(128),
+  HTTP_MAX_IN_FLIGHT: z.coerce.number({ message: 'expected a whole number of requests (0 turns the bound off)' }).int().min(0).default(64),
 
   // Understanding
   NLU_CONFIDENCE_THRESHOLD: z.coerce
