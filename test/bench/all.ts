@@ -70,7 +70,7 @@ export async function compare(o: CompareOptions): Promise<void> {
   if (o.ceiling && !(await findPgbench())) throw new Error('pgbench not found: apt-get install postgresql-contrib, or set PGBENCH');
   console.log(
     `acuerdo benchmark: ${debtors} debtors, levels ${lv.join(',')}, ${warmup} s + ${seconds} s per level, ${os.cpus().length} CPUs, ` +
-      `server pool ${env('BENCH_POOL', 10)}, HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 128}; load ${loadAverage()}`,
+      `server pool ${env('BENCH_POOL', 10)}, HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 'default'}; load ${loadAverage()}`,
   );
   const db = await benchDatabase('all');
   const servers: ServerProcess[] = [];
@@ -176,10 +176,11 @@ function report(rows: Row[], o: CompareOptions): void {
   const top = mixRows.at(-1);
   if (top) {
     const peak = Math.max(...mixRows.map((r) => r.rate));
-    const held = top.rate / peak >= 0.9 && top.p99 < 250;
+    // Held: the answered messages stay fast, and either throughput holds or the excess is refused fast.
+    const held = top.p99 < 250 && (top.rate / peak >= 0.9 || (top.shed > 0 && top.shedP99 < 250));
     console.log(
-      `  ${held || top.shed > 0 ? 'met   ' : 'MISSED'} no collapse at ${top.concurrency}: ${f0(top.rate)} msg/s = ${f2(top.rate / peak)} of peak, p99 ${f1(top.p99)} ms` +
-        (top.shed > 0 ? `, ${top.shed} requests answered 503 + Retry-After (backpressure)` : ''),
+      `  ${held ? 'met   ' : 'MISSED'} no collapse at ${top.concurrency}: ${f0(top.rate)} msg/s = ${f2(top.rate / peak)} of peak, p99 ${f1(top.p99)} ms` +
+        (top.shed > 0 ? `, ${top.shed} requests answered 503 + Retry-After in p99 ${f1(top.shedP99)} ms (backpressure)` : ''),
     );
   }
 }

@@ -16,7 +16,7 @@
  *   BENCH_MODE=memory   BENCH_OPEN conversations (default 100,000) opened one by one, then
  *                       the server's memory and the throughput measured again (docs/scaling.md)
  *   BENCH_POOL          the server's DATABASE_POOL_MAX (default 10)
- *   BENCH_MAX_IN_FLIGHT the server's HTTP_MAX_IN_FLIGHT (default 128)
+ *   BENCH_MAX_IN_FLIGHT the server's HTTP_MAX_IN_FLIGHT (default: the service's)
  *   BENCH_PROFILE=<dir> the server writes a V8 CPU profile there
  *   DATABASE_URL        an external PostgreSQL instead of an embedded one
  */
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   try {
     console.log(
       `acuerdo chat benchmark: ${debtors} debtors, ${os.cpus().length} CPUs, server pool ${env('BENCH_POOL', 10)}, ` +
-        `HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 128}, turn durability ${process.env.TURN_DURABILITY ?? 'all'}; load ${loadAverage()}`,
+        `HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 'default'}, turn durability ${process.env.TURN_DURABILITY ?? 'all'}; load ${loadAverage()}`,
     );
     const run = await sweepAcuerdo(db, { port: server.port, pid: server.child.pid }, {
       mix: short ? [AGREEMENT] : MIX,

@@ -265,6 +265,8 @@ export function scriptFor(mix: Script[], k: number): Script {
 
 export interface SendResult {
   status: number;
+  /** Seconds, from a 503's Retry-After. */
+  retryAfter?: number;
   /** The conversation closed (an agreement, a goodbye). */
   closed?: boolean;
   state?: string;
@@ -305,6 +307,8 @@ export interface RunStats {
   max: number;
   errors: number;
   shed: number;
+  /** p99 of the 503 answers' latency (ms): backpressure must refuse fast. */
+  shedP99: number;
   duplicates: number;
   closed: number;
   states: Map<string, number>;
@@ -377,6 +381,7 @@ export class Driver {
 
   async run(concurrency: number, warmupSeconds: number, seconds: number): Promise<RunStats> {
     const latencies: number[] = [];
+    const shedLatencies: number[] = [];
     const states = new Map<string, number>();
     let measuring = false;
     let stop = false;
@@ -395,7 +400,10 @@ export class Driver {
         if (errors < 3) console.error(`request failed: ${(err as Error).message}`);
       }
       const ms = performance.now() - t0;
-      if (res.status === 503) shed++;
+      if (res.status === 503) {
+        shed++;
+        if (measuring) shedLatencies.push(ms);
+      }
       else if (res.status !== 200) {
         errors++;
         if (errors <= 3) console.error(`HTTP ${res.status} for "${text}"`);
@@ -429,8 +437,9 @@ export class Driver {
           if (measuring) duplicates++;
         }
         if (res.status === 503) {
-          // Shed: the simulated platform delivers the same message again later.
+          // Shed: like the platforms, this worker delivers the message again after Retry-After.
           slot.busy = false;
+          await new Promise((r) => setTimeout(r, (res.retryAfter ?? 1) * 1000));
           continue;
         }
         slot.pos++;
@@ -451,7 +460,9 @@ export class Driver {
     stop = true;
     await Promise.all(workers);
     latencies.sort((a, b) => a - b);
+    shedLatencies.sort((a, b) => a - b);
     return {
+      shedP99: percentile(shedLatencies, 99),
       concurrency,
       messages: latencies.length,
       seconds: elapsed,
@@ -478,7 +489,7 @@ export const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
  * closed for idleness at that very moment (ECONNRESET) is sent once more, as Node's
  * documentation advises; the server never saw it.
  */
-export async function postJson<T>(port: number, urlPath: string, body: object): Promise<{ status: number; body: T }> {
+export async function postJson<T>(port: number, urlPath: string, body: object): Promise<{ status: number; body: T; retryAfter?: number }> {
   try {
     return await postOnce<T>(port, urlPath, body);
   } catch (err) {
@@ -487,7 +498,7 @@ export async function postJson<T>(port: number, urlPath: string, body: object): 
   }
 }
 
-function postOnce<T>(port: number, urlPath: string, body: object): Promise<{ status: number; body: T }> {
+function postOnce<T>(port: number, urlPath: string, body: object): Promise<{ status: number; body: T; retryAfter?: number }> {
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -498,7 +509,8 @@ function postOnce<T>(port: number, urlPath: string, body: object): Promise<{ sta
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
           try {
-            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as T });
+            const retryAfter = res.headers['retry-after'] === undefined ? undefined : Number(res.headers['retry-after']);
+            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as T, retryAfter });
           } catch (e) {
             reject(e as Error);
           }
@@ -514,7 +526,7 @@ function postOnce<T>(port: number, urlPath: string, body: object): Promise<{ sta
 export function acuerdoSend(port: number): Send {
   return async (user, text, messageId) => {
     const res = await postJson<{ current_state?: string; status?: string }>(port, '/api/v1/chat/message', { user_id: user, message: text, message_id: messageId });
-    return { status: res.status, state: res.body.current_state, closed: res.body.status === 'closed' };
+    return { status: res.status, state: res.body.current_state, closed: res.body.status === 'closed', retryAfter: res.retryAfter };
   };
 }
 
@@ -571,7 +583,7 @@ export function startAcuerdo(url: string, extraEnv: Record<string, string> = {})
     {
       DATABASE_URL: url,
       DATABASE_POOL_MAX: String(env('BENCH_POOL', 10)),
-      HTTP_MAX_IN_FLIGHT: process.env.BENCH_MAX_IN_FLIGHT ?? '128',
+      ...(process.env.BENCH_MAX_IN_FLIGHT ? { HTTP_MAX_IN_FLIGHT: process.env.BENCH_MAX_IN_FLIGHT } : {}),
       PORT: '0',
       HOST: '127.0.0.1',
       DEMO_DATA: 'false',
@@ -645,10 +657,10 @@ export function levelRow(r: LevelResult): string {
     f2(r.pgCpuMs).padStart(8),
     f2(r.serverCpuMs).padStart(8),
     f1(r.roundTrips).padStart(6),
-    String(r.shed).padStart(6),
+    (r.shed ? `${r.shed}/${f0(r.shedP99)}ms` : '0').padStart(6),
     String(r.errors).padStart(5),
     `  ${r.load}`,
   ].join(' ');
 }
 
-export const LEVEL_HEADER = 'conc.   msg/s  p50 ms  p95 ms  p99 ms  PG ms/t  srv ms/t  RT/t   503s  err   load (1/5/15 min)';
+export const LEVEL_HEADER = 'conc.   msg/s  p50 ms  p95 ms  p99 ms  PG ms/t  srv ms/t  RT/t   503s (p99)  err   load (1/5/15 min)';
