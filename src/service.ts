@@ -125,10 +125,11 @@ export async function startService(config: Config, log: Logger, options: Service
     // The agency's documents answer debtors' general questions: full-text always; with OpenAI
     // configured and switched on in the settings, embeddings (each chunk once per model) and
     // answers written from the passages.
+    const documentCalls = observeLlmCalls(createKnexLlmCallRecorder(knex, { clock }));
     const documentsAi = config.OPENAI_API_KEY
       ? {
-          embedder: createOpenAiEmbedder({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_EMBEDDING_MODEL }),
-          writer: createOpenAiAnswerWriter({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_MODEL, timeoutMs: config.OPENAI_TIMEOUT_MS }),
+          embedder: createOpenAiEmbedder({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_EMBEDDING_MODEL, recorder: documentCalls }),
+          writer: createOpenAiAnswerWriter({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_MODEL, timeoutMs: config.OPENAI_TIMEOUT_MS, recorder: documentCalls }),
         }
       : undefined;
     const documentsOpenAi = () => (documentsAi && ops.settings.nlu().openaiEnabled ? documentsAi : undefined);

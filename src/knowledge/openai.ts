@@ -6,7 +6,7 @@
  * every debtor, and masking them would hide the very addresses and numbers asked for.
  */
 import OpenAI from 'openai';
-import { maskForExternal } from '../nlu/index.js';
+import { estimateCostUsd, maskForExternal, type LlmCallRecorder } from '../nlu/index.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
@@ -15,7 +15,19 @@ export interface OpenAiConnection {
   baseURL?: string;
   timeoutMs?: number;
   maxRetries?: number;
+  /** Where each call is recorded (llm_calls: tokens, latency, estimated cost), as the NLU's are. */
+  recorder?: LlmCallRecorder;
 }
+
+/** US$ per million input tokens of the embedding models (OpenAI's list prices). */
+const EMBEDDING_PRICES: Record<string, number> = { 'text-embedding-3-small': 0.02, 'text-embedding-3-large': 0.13, 'text-embedding-ada-002': 0.1 };
+
+/** Records one call; a recorder's failure never fails the call. */
+async function recordCall(c: OpenAiConnection, call: Parameters<LlmCallRecorder['record']>[0]): Promise<void> {
+  await c.recorder?.record(call).catch(() => undefined);
+}
+
+const statusOf = (err: unknown): 'timeout' | 'error' => ((err as Error).name === 'APIConnectionTimeoutError' ? 'timeout' : 'error');
 
 /** Turns texts into vectors, as given (callers mask a debtor's words); `model` is stored beside each vector. */
 export interface Embedder {
@@ -57,7 +69,24 @@ export function createOpenAiEmbedder(c: OpenAiConnection & { model?: string }): 
       const out: number[][] = [];
       for (let i = 0; i < texts.length; i += 96) {
         const batch = texts.slice(i, i + 96);
-        const response = await openai.embeddings.create({ model, input: batch, encoding_format: 'float' });
+        const started = performance.now();
+        let response;
+        try {
+          response = await openai.embeddings.create({ model, input: batch, encoding_format: 'float' });
+        } catch (err) {
+          await recordCall(c, { model, purpose: 'document_embedding', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, status: statusOf(err), error: (err as Error).message, costUsd: 0 });
+          throw err;
+        }
+        const tokens = response.usage?.prompt_tokens ?? 0;
+        await recordCall(c, {
+          model,
+          purpose: 'document_embedding',
+          tokensIn: tokens,
+          tokensOut: 0,
+          latencyMs: performance.now() - started,
+          status: 'ok',
+          costUsd: Number((((EMBEDDING_PRICES[model] ?? 0) * tokens) / 1_000_000).toFixed(6)),
+        });
         const sorted = [...response.data].sort((a, b) => a.index - b.index);
         for (const item of sorted) out.push(item.embedding);
       }
@@ -82,7 +111,10 @@ export function createOpenAiAnswerWriter(c: OpenAiConnection & { model: string }
   return {
     async write(question, passages) {
       const context = passages.map((p, i) => `[${i}] ${p.title}${p.heading ? ` — ${p.heading}` : ''}\n${p.text}`).join('\n\n');
-      const completion = await openai.chat.completions.create({
+      const started = performance.now();
+      const call = { model: c.model, purpose: 'document_answer' };
+      const completion = await openai.chat.completions
+        .create({
         model: c.model,
         temperature: 0,
         max_tokens: 300,
@@ -91,14 +123,23 @@ export function createOpenAiAnswerWriter(c: OpenAiConnection & { model: string }
           { role: 'system', content: ANSWER_RULES },
           { role: 'user', content: `Pasajes:\n${context}\n\nPregunta del deudor: ${maskForExternal(question)}` },
         ],
-      });
+      })
+        .catch(async (err: unknown) => {
+          await recordCall(c, { ...call, tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, status: statusOf(err), error: (err as Error).message, costUsd: 0 });
+          throw err;
+        });
+      const tokensIn = completion.usage?.prompt_tokens ?? 0;
+      const tokensOut = completion.usage?.completion_tokens ?? 0;
+      const usage = { tokensIn, tokensOut, latencyMs: performance.now() - started, costUsd: estimateCostUsd(completion.model || c.model, tokensIn, tokensOut) };
       const content = completion.choices[0]?.message?.content ?? '';
       let parsed: Partial<GeneratedAnswer>;
       try {
         parsed = JSON.parse(content) as Partial<GeneratedAnswer>;
       } catch {
+        await recordCall(c, { ...call, ...usage, status: 'malformed', error: 'the answer is not JSON' });
         return { answered: false, answer: '', source: 0 };
       }
+      await recordCall(c, { ...call, ...usage, status: 'ok' });
       const answer = typeof parsed.answer === 'string' ? parsed.answer.trim() : '';
       const source = typeof parsed.source === 'number' && parsed.source >= 0 && parsed.source < passages.length ? Math.floor(parsed.source) : 0;
       return { answered: parsed.answered === true && answer.length > 0, answer, source };

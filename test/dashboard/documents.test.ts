@@ -77,7 +77,7 @@ describe('the dashboard’s documents page, in headless Chromium', function () {
     await page.click('[role=tab][data-view=documents]');
     await page.waitForSelector('body[data-loaded=documents]');
 
-    const rows = () => page.$$eval('#documents tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const rows = () => page.$$eval('#documents tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
     assert.deepEqual((await rows()).map((r) => [r[0], r[2], r[4], r[6], r[7]]), [['Guía de atención al deudor', 'Markdown', 'Todas', 'Activo', '1']]);
     assert.match((await page.textContent('#doc-summary')) ?? '', /Preguntas\s*2\s*Respondidas\s*1\s*Sin respuesta\s*1/);
     assert.deepEqual(await page.$$eval('#doc-unanswered tbody tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent)), ['¿Tienen parqueadero en la oficina?']);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '../../src/core/index.js';
 import { createLogger } from '../../src/log.js';
+import { createKnexLlmCallRecorder } from '../../src/nlu/index.js';
 import {
   addDocument,
   createKnowledge,
@@ -71,7 +72,7 @@ describe('documents with OpenAI: embeddings once per chunk and model, hybrid ret
   });
 
   it('writes the answer from the passages only, masks what it sends, names the source, and never passes on a promise about credit reports', async () => {
-    const writer = createOpenAiAnswerWriter({ apiKey: 'sk-test', baseURL, model: 'gpt-4o-mini' });
+    const writer = createOpenAiAnswerWriter({ apiKey: 'sk-test', baseURL, model: 'gpt-4o-mini', recorder: createKnexLlmCallRecorder(db.knex, { clock }) });
     const knowledge = createKnowledge({ knex: db.knex, clock, log: quiet, openai: () => ({ embedder: embedder(), writer }) });
     fake.answerWith = () => ({ answered: true, answer: 'La oficina de Cali queda en la Avenida 6N # 23-45, local 102.', source: 0 });
     const cali = await knowledge.consult({ text: 'soy 1032456789, ¿dónde queda la oficina de Cali?', channel: 'api', userId: 'u-1', flowHandles: false });
@@ -92,6 +93,8 @@ describe('documents with OpenAI: embeddings once per chunk and model, hybrid ret
     assert.doesNotMatch(promise!.text, /Datacrédito|de inmediato/);
     assert.match(promise!.text, /hasta 3 días hábiles/, 'the passage itself instead');
 
+    const calls = (await db.knex('llm_calls').orderBy('id').select('purpose', 'model', 'status', 'tokens_in', 'tokens_out')) as Record<string, unknown>[];
+    assert.deepEqual(calls, [0, 1, 2].map(() => ({ purpose: 'document_answer', model: 'gpt-4o-mini', status: 'ok', tokens_in: 100, tokens_out: 20 })), 'each written answer is recorded with its tokens');
     const rows = (await db.knex('document_questions').orderBy('id').select('retrieval', 'generated', 'answered')) as { retrieval: string; generated: boolean; answered: boolean }[];
     assert.deepEqual(rows, [
       { retrieval: 'hybrid', generated: true, answered: true },
