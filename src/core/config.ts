@@ -55,6 +55,11 @@ export const envSchema = z.object({
    * queueing (docs/scaling.md). 0 turns the bound off.
    */
   HTTP_MAX_IN_FLIGHT: z.coerce.number({ message: 'expected a whole number of requests (0 turns the bound off)' }).int().min(0).default(64),
+  /**
+   * Backpressure in time: when requests' mean latency passes this many milliseconds, only
+   * as many are let in as finish within it (throughput × target); 0 turns it off.
+   */
+  HTTP_QUEUE_TARGET_MS: z.coerce.number({ message: 'expected milliseconds (0 turns the target off)' }).int().min(0).default(250),
 
   // Understanding
   NLU_CONFIDENCE_THRESHOLD: z.coerce

@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   // Before the webhooks and the body parser: past the bound a request is refused unread.
-  app.use(inFlightLimit({ max: deps.config.HTTP_MAX_IN_FLIGHT }).middleware);
+  app.use(inFlightLimit({ max: deps.config.HTTP_MAX_IN_FLIGHT, targetMs: deps.config.HTTP_QUEUE_TARGET_MS }).middleware);
   app.use(refuseControlCharactersInUrl);
   // Before the webhooks: a platform told 503 delivers again later.
   if (deps.database) app.use(databaseGate(deps.database));

@@ -6,6 +6,15 @@
  * platforms (Meta, Telegram, Microsoft, Mercado Pago) deliver again after a 5xx; a REST
  * client is told when to retry. Reads (GET: health, metrics, dashboards) are not
  * counted: they are cheap, and health checks must answer while the service sheds load.
+ *
+ * Two bounds:
+ * - `max` requests in flight (HTTP_MAX_IN_FLIGHT), always;
+ * - a latency target (HTTP_QUEUE_TARGET_MS): a count alone bounds latency at
+ *   max ÷ throughput, which grows when the machine slows down (a noisy neighbour, a slow
+ *   database). Every interval the requests that finished are looked at; when their mean
+ *   latency passed the target, the process lets in only as many as it finishes within
+ *   the target (Little's law: throughput × target, at least `floor`), until the mean falls
+ *   below half the target again.
  */
 import type { RequestHandler } from 'express';
 import { Counter } from 'prom-client';
@@ -14,7 +23,8 @@ import type { ErrorBody } from './app.js';
 
 const shed = new Counter({
   name: 'acuerdo_http_shed_total',
-  help: 'Requests answered 503 because the process already had its maximum in flight (HTTP_MAX_IN_FLIGHT)',
+  help: 'Requests answered 503 because the process was at its bound (HTTP_MAX_IN_FLIGHT, HTTP_QUEUE_TARGET_MS)',
+  labelNames: ['reason'] as const,
   registers: [registry],
 });
 
@@ -22,35 +32,85 @@ export interface InFlightLimit {
   middleware: RequestHandler;
   /** Requests being worked on now. */
   inFlight(): number;
+  /** True while requests queue beyond the latency target. */
+  overloaded(): boolean;
+  /** Requests let in at once now. */
+  limit(): number;
+}
+
+export interface InFlightOptions {
+  /** Requests in flight at most (0: no count bound). */
+  max: number;
+  /** Latency target in ms (0 or absent: no latency bound). */
+  targetMs?: number;
+  /** Requests always let in at once, even over the target (default 8). */
+  floor?: number;
+  /** How often the bound is set again from the requests that finished (default 500 ms). */
+  intervalMs?: number;
+  retryAfterSeconds?: number;
+  /** Milliseconds, monotonic (default performance.now). */
+  now?: () => number;
 }
 
 /**
  * Counts requests other than GET/HEAD/OPTIONS from arrival to the end of the response;
- * with `max` already in flight the next one gets 503, `Retry-After: retryAfterSeconds`.
- * `max` 0: no bound.
+ * past a bound the next one gets 503, `Retry-After: retryAfterSeconds`.
  */
-export function inFlightLimit(options: { max: number; retryAfterSeconds?: number }): InFlightLimit {
+export function inFlightLimit(options: InFlightOptions): InFlightLimit {
   const { max } = options;
+  const target = options.targetMs ?? 0;
+  const floor = options.floor ?? 8;
+  const interval = options.intervalMs ?? 500;
+  const now = options.now ?? (() => performance.now());
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   let current = 0;
+  /** The bound while over the target; `max` otherwise. */
+  let limit = max;
+  let overloaded = false;
+  let windowStart = now();
+  let windowCount = 0;
+  let windowSum = 0;
+
+  /** A request finished after `ms`; at the end of an interval, the bound is set again. */
+  function finished(ms: number): void {
+    windowCount++;
+    windowSum += ms;
+    const t = now();
+    const elapsed = t - windowStart;
+    if (elapsed < interval) return;
+    const mean = windowSum / windowCount;
+    const rate = (windowCount * 1000) / elapsed;
+    if (mean > target) overloaded = true;
+    else if (mean < target / 2) overloaded = false;
+    const byLatency = Math.max(floor, Math.ceil((rate * target) / 1000));
+    limit = overloaded ? (max > 0 ? Math.min(max, byLatency) : byLatency) : max;
+    windowStart = t;
+    windowCount = 0;
+    windowSum = 0;
+  }
+
+  function refuse(res: Parameters<RequestHandler>[1], reason: 'in_flight' | 'latency', details: string): void {
+    shed.inc({ reason });
+    res.setHeader('Retry-After', retryAfter);
+    res.status(503).json({ error: 'overloaded', details: `${details}; retry after ${retryAfter} s` } satisfies ErrorBody);
+  }
+
   const middleware: RequestHandler = (req, res, next) => {
-    if (max <= 0 || req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
-    if (current >= max) {
-      shed.inc();
-      res.setHeader('Retry-After', retryAfter);
-      res.status(503).json({ error: 'overloaded', details: `the service is at its limit of ${max} requests in flight; retry after ${retryAfter} s` } satisfies ErrorBody);
-      return;
-    }
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    if (max > 0 && current >= max) return refuse(res, 'in_flight', `the service is at its limit of ${max} requests in flight`);
+    if (target > 0 && overloaded && current >= limit) return refuse(res, 'latency', `requests are queueing beyond ${target} ms`);
     current++;
+    const started = now();
     let done = false;
     const release = () => {
       if (done) return;
       done = true;
       current--;
+      if (target > 0) finished(now() - started);
     };
     res.once('finish', release);
     res.once('close', release);
     next();
   };
-  return { middleware, inFlight: () => current };
+  return { middleware, inFlight: () => current, overloaded: () => overloaded, limit: () => (overloaded ? limit : max) };
 }

@@ -1,7 +1,10 @@
 import { testClock } from '../support/ports.js';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { Request, Response } from 'express';
 import pg from 'pg';
 import { loadConfig } from '../../src/core/index.js';
+import { inFlightLimit } from '../../src/http/backpressure.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -89,5 +92,73 @@ describe('backpressure: HTTP_MAX_IN_FLIGHT', function () {
     assert.deepEqual(done.map((r) => r.status), [200, 200], 'the turns in flight complete');
     const after = await send('after', 'hola');
     assert.equal(after.status, 200, 'the bound is released when the requests finish');
+  });
+});
+
+describe('backpressure: HTTP_QUEUE_TARGET_MS', () => {
+  /** A request through the middleware: admitted (returns its finish) or refused (503). */
+  function through(limit: ReturnType<typeof inFlightLimit>): { admitted: boolean; status?: number; retryAfter?: string; finish(): void } {
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 200,
+      headers: {} as Record<string, string>,
+      setHeader(name: string, value: string) {
+        this.headers[name.toLowerCase()] = value;
+      },
+      status(code: number) {
+        this.statusCode = code;
+        return this;
+      },
+      json() {
+        return this;
+      },
+    });
+    let admitted = false;
+    limit.middleware({ method: 'POST' } as Request, res as unknown as Response, () => {
+      admitted = true;
+    });
+    return { admitted, status: admitted ? undefined : res.statusCode, retryAfter: res.headers['retry-after'], finish: () => res.emit('finish') };
+  }
+
+  it('lets in only throughput × target while the mean latency is over the target, and everything again once it falls', () => {
+    let t = 0;
+    const limit = inFlightLimit({ max: 1000, targetMs: 100, floor: 2, intervalMs: 500, now: () => t });
+    // 40 requests in flight; they finish 400-500 ms later, 40 in a 500 ms interval: 80/s at a mean over 400 ms.
+    const first = Array.from({ length: 40 }, () => through(limit));
+    assert.ok(first.every((r) => r.admitted), 'under the count bound and no latency seen yet: all admitted');
+    t = 400;
+    for (const r of first.slice(0, 39)) r.finish();
+    t = 500;
+    first[39]?.finish();
+    assert.equal(limit.overloaded(), true);
+    assert.equal(limit.limit(), 8, '80/s × 0.1 s');
+    const next = Array.from({ length: 20 }, () => through(limit));
+    assert.equal(next.filter((r) => r.admitted).length, 8);
+    const refused = next.filter((r) => !r.admitted);
+    assert.ok(refused.length === 12 && refused.every((r) => r.status === 503 && r.retryAfter === '1'));
+    // With fewer in flight they finish fast (20 ms, then 10 ms): at the interval's end the
+    // mean is below half the target, and the bound lifts.
+    t = 520;
+    for (const r of next.filter((x) => x.admitted)) r.finish();
+    assert.equal(limit.overloaded(), true, 'decided once per interval');
+    t = 990;
+    const fast = Array.from({ length: 8 }, () => through(limit));
+    assert.ok(fast.every((r) => r.admitted));
+    t = 1000;
+    fast.forEach((r) => r.finish());
+    assert.equal(limit.overloaded(), false);
+    assert.ok(Array.from({ length: 30 }, () => through(limit)).every((r) => r.admitted));
+  });
+
+  it('never refuses while requests are fast, however many arrive at once', () => {
+    let t = 0;
+    const limit = inFlightLimit({ max: 1000, targetMs: 100, floor: 2, intervalMs: 500, now: () => t });
+    // Bursts of 200 at once, each answered in 10 ms, for two seconds: the windows close with a mean of 10 ms.
+    for (let round = 0; round < 200; round++) {
+      const burst = Array.from({ length: 200 }, () => through(limit));
+      assert.ok(burst.every((r) => r.admitted));
+      t += 10;
+      burst.forEach((r) => r.finish());
+    }
+    assert.equal(limit.overloaded(), false);
   });
 });
