@@ -102,6 +102,8 @@ const WORD_CACHE_LIMIT = 50_000;
 export class LinearModel {
   private readonly index: Map<string, number>;
   private readonly wordCache = new Map<string, WordVector>();
+  /** Pair and opening features by the naive Bayes' names for them ("a_b", "s_a"). */
+  private readonly pairIndex = new Map<string, number>();
 
   constructor(
     readonly labels: Intent[],
@@ -112,6 +114,50 @@ export class LinearModel {
     readonly options: LinearFeatureOptions,
   ) {
     this.index = new Map(features.map((f, i) => [f, i]));
+    features.forEach((f, i) => {
+      if (f.startsWith('b:')) this.pairIndex.set(f.slice(2), i);
+      else if (f.startsWith('s:')) this.pairIndex.set('s_' + f.slice(2), i);
+    });
+  }
+
+  /**
+   * The same logits again, for the ensemble: `pairs` are the naive Bayes' own pair and
+   * opening features of the message ("a_b", "s_a", built once for both halves), so only
+   * the words are looked up here.
+   */
+  logitsOfWords(words: readonly string[], pairs: readonly string[], stem: (w: string) => string): Float64Array {
+    const k = this.labels.length;
+    if (words.length === 0) return Float64Array.from(this.bias);
+    const sum = new Float64Array(k);
+    let count = 0;
+    // A word seen earlier in the message counts once: a scan for chat lengths, a Set for run-ons.
+    const visited = words.length > 24 ? new Set<string>() : undefined;
+    for (let j = 0; j < words.length; j++) {
+      const w = words[j]!;
+      if (visited) {
+        if (visited.has(w)) continue;
+        visited.add(w);
+      } else {
+        let repeated = false;
+        for (let q = 0; q < j && !repeated; q++) repeated = words[q] === w;
+        if (repeated) continue;
+      }
+      const v = this.wordVector(w, stem(w));
+      count += v.count;
+      const l = v.logits;
+      for (let c = 0; c < k; c++) sum[c]! += l[c]!;
+    }
+    for (const p of pairs) {
+      count++;
+      const i = this.pairIndex.get(p);
+      if (i === undefined) continue;
+      const row = i * k;
+      for (let c = 0; c < k; c++) sum[c]! += this.weights[row + c]!;
+    }
+    const scale = 1 / Math.sqrt(count);
+    const out = Float64Array.from(this.bias);
+    for (let c = 0; c < k; c++) out[c]! += sum[c]! * scale;
+    return out;
   }
 
   /** Per-label logits of a message's features (linearFeatures), in `labels` order. */

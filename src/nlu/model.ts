@@ -198,12 +198,13 @@ export class IntentModel {
     const features = this.stemmer.tokenizeAndStem(text);
     let known = 0;
     let total = 0;
+    const pairs: string[] = [];
     for (const f of features) {
       const isUnigram = !f.includes('_');
       if (isUnigram) {
         total++;
         if (this.unigramKnown.has(f)) known++;
-      }
+      } else pairs.push(f);
       const idx = this.featureIndex.get(f);
       if (idx === undefined) continue;
       const row = idx * k;
@@ -216,7 +217,9 @@ export class IntentModel {
       let sum = 0;
       for (let c = 0; c < k; c++) sum += Math.exp(scores[c]! - max);
       const logZ = max + Math.log(sum);
-      const logits = this.linear.logitsOfText(text, stemWord);
+      // The naive Bayes' pairs are the linear model's only when it builds them all (the default).
+      const shared = this.stemmer.options.bigrams && this.stemmer.options.start;
+      const logits = shared ? this.linear.logitsOfWords(chatWords(text), pairs, stemWord) : this.linear.logitsOfText(text, stemWord);
       for (let c = 0; c < k; c++) {
         const l = this.linearOrder ? logits[this.linearOrder[c]!]! : logits[c]!;
         scores[c] = l + this.nbWeight * (scores[c]! - logZ);
