@@ -13,8 +13,8 @@ const PHONE = /(?:\+?57[\s.-]?)?\b3\d{2}[\s.-]?\d{3}[\s.-]?\d{4}\b/g;
 /** Money: "$120.000", "120.000 pesos", "1,5 millones", "200 mil", "2 palos", "50 lucas". */
 const MONEY =
   /\$\s?\d[\d.,' ]*\d|\$\s?\d|\b\d[\d.,']*\s?(?:pesos|cop|mil(?:lones?)?|millon(?:es)?|palos?|lucas?|k)\b|\b\d{1,3}(?:[.,']\d{3})+\b/giu;
-/** What is left of 5 or more digits: a cédula, an account or a reference. */
-const LONG_DIGITS = /\b\d(?:[\s.-]?\d){4,}\b/g;
+/** What is left of 4 or more digits: a cédula, an account, a reference, the last digits of a phone. */
+const LONG_DIGITS = /\b\d(?:[\s.-]?\d){3,}\b/g;
 
 export interface MaskOptions {
   /** The debtor's names (from the portfolio); each word of 3+ letters is replaced. */
@@ -40,4 +40,9 @@ export function maskPersonalData(text: string, options: MaskOptions = {}): strin
     out = out.replace(pattern, '[nombre]');
   }
   return out;
+}
+
+/** Whether masked text has anything left to learn from (not just placeholders, digits and punctuation). */
+export function hasWords(masked: string): boolean {
+  return /\p{L}{2,}/u.test(masked.replace(/\[(?:correo|telefono|monto|numero|nombre|enlace|referencia)\]/g, ''));
 }

@@ -141,7 +141,7 @@ export async function ratingReport(knex: Knex, window: { from: Date; to: Date })
       .leftJoin('portfolios as p', 'p.id', 'r.portfolio_id')
       .whereNotNull('r.rating')
       .where('r.rated_at', '>=', window.from)
-      .where('r.rated_at', '<', window.to);
+      .where('r.rated_at', '<=', window.to);
   const count = <T extends { n: string | number }>(rows: T[]) => rows.map((r) => ({ ...r, n: Number(r.n) }));
   const all = (await base().select('r.rating').count('* as n').groupBy('r.rating')) as { rating: number; n: string }[];
   const distribution: Record<string, number> = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Clock } from '../core/index.js';
 import { INTENTS, type NluResult } from '../nlu/index.js';
 import type { Knex } from '../store/index.js';
-import { maskPersonalData } from './mask.js';
+import { hasWords, maskPersonalData } from './mask.js';
 
 export const REVIEW_REASONS = ['low_confidence', 'openai', 'rules', 'flow_fallback', 'handoff'] as const;
 export type ReviewReason = (typeof REVIEW_REASONS)[number];
@@ -69,6 +69,9 @@ export async function recordForReview(knex: Knex, turn: TurnFacts, threshold: nu
     | undefined;
   if (!message?.text) return undefined;
   const debtorId = message.debtor_id === null ? null : Number(message.debtor_id);
+  const masked = maskPersonalData(message.text, { names: await debtorNames(knex, debtorId) });
+  // A number alone (an identity answer, a cédula mistyped) teaches the model nothing.
+  if (!hasWords(masked)) return undefined;
   const [row] = (await knex('review_items')
     .insert({
       conversation_id: message.conversation_id,
@@ -77,7 +80,7 @@ export async function recordForReview(knex: Knex, turn: TurnFacts, threshold: nu
       debtor_id: debtorId,
       agreement_id: await agreementOf(knex, message.conversation_id, debtorId),
       portfolio_id: message.portfolio_id,
-      text_masked: maskPersonalData(message.text, { names: await debtorNames(knex, debtorId) }),
+      text_masked: masked,
       predicted_intent: turn.nlu?.intent ?? null,
       confidence: turn.nlu?.confidence ?? null,
       source: turn.nlu?.source ?? null,
