@@ -75,6 +75,20 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** Cleanups run when the benchmark is interrupted (Ctrl-C): servers and PostgreSQL stopped, directories removed. */
+const cleanups: (() => Promise<void>)[] = [];
+export function onInterrupt(cleanup: () => Promise<void>): void {
+  cleanups.push(cleanup);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+      process.exit(130);
+    })();
+  });
+}
+
 // ---------------------------------------------------------------- PostgreSQL
 
 export interface BenchDatabase {
@@ -122,6 +136,10 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
   );
   const { rows } = await admin.query<{ pid: number }>('select pg_backend_pid() as pid');
   const postmaster = rows[0] ? await parentPid(rows[0].pid) : undefined;
+  onInterrupt(async () => {
+    await embedded?.stop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
   return {
     url,
     pgDir: embedded?.dataDir,
@@ -351,7 +369,7 @@ export class Driver {
         const slot = this.slots[i] as Slot;
         const target = i % slot.texts.length;
         while (slot.pos < target) {
-          const res = await this.o.send(slot.user, slot.texts[slot.pos] as string, `${slot.user}-${slot.pos}`).catch(() => ({ status: 0 }));
+          const res = await this.deliver(slot.user, slot.texts[slot.pos] as string, `${slot.user}-${slot.pos}`);
           if (res.status !== 200) errors++;
           slot.pos++;
         }
@@ -359,6 +377,15 @@ export class Driver {
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     return errors;
+  }
+
+  /** Sends a message outside the measured run; a 503 is delivered again after its Retry-After. */
+  private async deliver(user: string, text: string, id: string): Promise<SendResult> {
+    for (;;) {
+      const res: SendResult = await this.o.send(user, text, id).catch(() => ({ status: 0 }));
+      if (res.status !== 503) return res;
+      await new Promise((r) => setTimeout(r, (res.retryAfter ?? 1) * 1000));
+    }
   }
 
   /** Opens every conversation with its first message (memory mode); returns the errors. */
@@ -369,7 +396,7 @@ export class Driver {
       while (next < this.slots.length) {
         const slot = this.slots[next++] as Slot;
         if (slot.pos > 0) continue;
-        const res = await this.o.send(slot.user, slot.texts[0] as string, `${slot.user}-0`).catch(() => ({ status: 0 }));
+        const res = await this.deliver(slot.user, slot.texts[0] as string, `${slot.user}-0`);
         if (res.status !== 200) errors++;
         slot.pos = 1;
         if (next % 10_000 === 0) progress?.(next);
@@ -563,6 +590,9 @@ export async function startProcess(args: string[], extraEnv: Record<string, stri
   child.stdout?.removeAllListeners('data');
   child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   child.stdout?.resume();
+  onInterrupt(async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  });
   return {
     child,
     port,
