@@ -2,7 +2,7 @@ import type { ChannelPorts, Clock, Config, Logger, MessageHandler } from './core
 import { applyDeliveryStatus } from './engine/index.js';
 import { requireAdminToken } from './http/admin-auth.js';
 import type { Knex } from './store/db.js';
-import { agencyRouter, DEFAULT_AGENCY_ID, runInAgency } from './store/index.js';
+import { agencyRouter, DEFAULT_AGENCY_ID, markReachability, runInAgency } from './store/index.js';
 import { createSecretStore } from './store/secrets.js';
 import { channelHistory } from './store/transcripts.js';
 
@@ -25,6 +25,7 @@ export function createChannelPorts(deps: { knex: Knex; clock: Clock; engine: Mes
   return {
     engine,
     reportDeliveryStatus: (update) => applyDeliveryStatus(knex, update, clock.now()),
+    reportReachability: (update) => markReachability(knex, update),
     history: (channel, userId, options) => channelHistory(knex, channel, userId, options),
     secrets: createSecretStore(knex, clock),
     adminGuard: requireAdminToken(() => config.ADMIN_TOKEN),

@@ -20,7 +20,8 @@ import { requireSecret, WEBHOOK_PATH } from './webhook.js';
 export { WEBHOOK_PATH } from './webhook.js';
 
 /** Only these updates are asked for; anything else that arrives is ignored. */
-const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+// my_chat_member: in a private chat, the user blocked or unblocked the bot.
+const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
 
 /** Said when a polled update could not be handled: polling does not redeliver it. */
 const TRY_AGAIN_TEXT = 'Tuvimos un inconveniente para leer su mensaje 🙏 ¿Me lo puede escribir de nuevo, por favor?';
@@ -154,6 +155,12 @@ export class TelegramChannel implements ChannelAdapter {
     const action = interpretUpdate(ctx.update, this.botId, this.ports.clock.now());
     if (action.kind === 'ignore') {
       this.ports.log.debug({ updateId: ctx.update.update_id, reason: action.reason }, 'telegram update ignored');
+      return;
+    }
+    if (action.kind === 'reachability') {
+      // Blocked: nothing more can reach them here until they unblock the bot.
+      await this.ports.reportReachability({ channel: 'telegram', userId: action.userId, reachable: action.reachable, at: action.at, reason: 'blocked' });
+      this.ports.log.info({ reachable: action.reachable }, action.reachable ? 'telegram user unblocked the bot' : 'telegram user blocked the bot');
       return;
     }
     if (action.callbackQueryId !== undefined) {

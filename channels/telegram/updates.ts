@@ -29,11 +29,24 @@ const callbackQuery = z.object({
   data: z.string().optional(),
 });
 
+/** ChatMemberUpdated: for a private chat, sent when the user blocks (kicked) or unblocks (member) the bot. */
+const chatMemberUpdated = z.object({
+  chat,
+  from: user,
+  date: z.number(),
+  old_chat_member: z.object({ status: z.string() }),
+  new_chat_member: z.object({ status: z.string() }),
+});
+
 const update = z.object({
   update_id: z.number(),
   message: message.passthrough().optional(),
   callback_query: callbackQuery.optional(),
+  my_chat_member: chatMemberUpdated.optional(),
 });
+
+/** A deep-link payload as Telegram allows it: 1-64 characters of A-Z, a-z, 0-9, _ and -. */
+const DEEP_LINK_PAYLOAD = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Message fields that carry something other than text. The first present names the
@@ -67,6 +80,8 @@ export type UpdateAction =
   | { kind: 'handle'; message: InboundMessage; callbackQueryId?: string }
   /** A tap the engine cannot use (e.g. no chat to answer in): only answer it. */
   | { kind: 'answer-only'; callbackQueryId: string; reason: string }
+  /** The user blocked the bot (not reachable) or unblocked it (reachable again). */
+  | { kind: 'reachability'; userId: string; reachable: boolean; at: Date }
   | { kind: 'ignore'; reason: string };
 
 /**
@@ -92,6 +107,15 @@ export function interpretUpdate(raw: unknown, botId: string, receivedAt: Date): 
   if (!parsed.success) return { kind: 'ignore', reason: 'not an update this bot reads' };
   const u = parsed.data;
   const messageId = deliveryId(botId, u.update_id);
+
+  if (u.my_chat_member) {
+    const change = u.my_chat_member;
+    if (change.chat.type !== 'private') return { kind: 'ignore', reason: 'membership change outside a private chat' };
+    const status = change.new_chat_member.status;
+    // kicked: the user blocked the bot; member: unblocked it (or started it again).
+    if (status === 'kicked' || status === 'member') return { kind: 'reachability', userId: String(change.chat.id), reachable: status === 'member', at: new Date(change.date * 1000) };
+    return { kind: 'ignore', reason: `membership status ${status}` };
+  }
 
   if (u.callback_query) {
     const cq = u.callback_query;
@@ -126,8 +150,13 @@ export function interpretUpdate(raw: unknown, botId: string, receivedAt: Date): 
   const base = { channel: 'telegram' as const, from: String(m.chat.id), messageId, at: new Date(m.date * 1000) };
 
   if (m.text !== undefined) {
-    // /start, with or without a deep-link payload, opens the flow.
-    if (command(m.text) === 'start') return { kind: 'handle', message: { ...base, text: OPENING_TEXT } };
+    // /start, with or without a deep-link payload, opens the flow; the payload (t.me/<bot>?start=<payload>,
+    // e.g. a campaign's code) is kept as where the conversation came from.
+    if (command(m.text) === 'start') {
+      const payload = m.text.split(/\s+/)[1];
+      const source = payload && DEEP_LINK_PAYLOAD.test(payload) ? { source: payload } : {};
+      return { kind: 'handle', message: { ...base, text: OPENING_TEXT, ...source } };
+    }
     return { kind: 'handle', message: { ...base, text: m.text } };
   }
   if (m.contact) {

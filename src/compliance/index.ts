@@ -34,6 +34,7 @@ export {
 } from './guard.js';
 export { UNPROMPTED_KINDS } from './guard.js';
 export { queueUnprompted, recheckBeforeSend, type QueueResult, type SendCheck, type UnpromptedMessage } from './outbound.js';
+export { recheckReachableBeforeSend } from './reachable.js';
 export {
   DATA_REQUEST_BUSINESS_DAYS,
   detectComplianceRequests,

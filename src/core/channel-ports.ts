@@ -22,6 +22,16 @@ export interface DeliveryStatusUpdate {
   error?: string;
 }
 
+/** A channel user became unreachable (blocked the bot) or reachable again, by the platform's word. */
+export interface ReachabilityUpdate {
+  channel: ChannelName;
+  userId: string;
+  reachable: boolean;
+  /** The platform's time for the change. */
+  at: Date;
+  reason: 'blocked';
+}
+
 /** One message of a channel user's conversations, as a transcript shows it. */
 export interface HistoryMessage {
   id: number;
@@ -84,6 +94,11 @@ export interface ChannelPorts {
   engine: MessageHandler;
   /** Records a delivery status the platform reported; resolves with how many outbox rows moved. */
   reportDeliveryStatus(update: DeliveryStatusUpdate): Promise<number>;
+  /**
+   * Records that a channel user can no longer be written to (they blocked the bot) or can
+   * again; the outbox cancels messages to an unreachable user.
+   */
+  reportReachability(update: ReachabilityUpdate): Promise<void>;
   /**
    * A channel user's messages across their conversations, oldest first: without `after`
    * the latest `limit`, with it the messages after that id. Internal notes are left out.

@@ -41,6 +41,12 @@ export interface InboundMessage {
    * sender's only when `userId` equals `from` (their own card, proved by the platform).
    */
   contact?: { phone: string; userId?: string };
+  /**
+   * Where the debtor came from, when the platform says so: the payload of a deep link
+   * that opened the chat (Telegram's t.me/<bot>?start=<payload>), e.g. a campaign's code.
+   * Kept as the source of the conversation it opens (campaign attribution).
+   */
+  source?: string;
 }
 
 export interface Button {

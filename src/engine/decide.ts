@@ -62,6 +62,8 @@ export function createDecider(
     const isNew = !loaded;
     // A copy: a failed save must leave the cached row as it was.
     let conv: ConversationRow = loaded ? { ...loaded } : newConversation(message.channel, message.from, defaultFlow.name, defaultFlow.start, now);
+    // Campaign attribution: the deep link that opened it (conversations.source reads it back).
+    if (isNew && message.source) conv.context = { ...conv.context, _source: message.source };
     let flow = flows.get(conv.flow);
     if (!flow || !flow.states.has(conv.state)) {
       log.warn({ conversationId: conv.id, flow: conv.flow, state: conv.state }, 'the conversation’s flow or state no longer exists; continuing from the default flow’s start');

@@ -7,7 +7,6 @@
  */
 import type { RequestHandler } from 'express';
 import { hasControlCharacters } from '../core/index.js';
-import type { ErrorBody } from './app.js';
 
 function queryHasControl(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return hasControlCharacters(value);
@@ -20,11 +19,11 @@ export const refuseControlCharactersInUrl: RequestHandler = (req, res, next) => 
   try {
     path = decodeURIComponent(req.path);
   } catch {
-    res.status(400).json({ error: 'invalid_url', details: 'the path is not valid percent-encoded UTF-8' } satisfies ErrorBody);
+    res.status(400).json({ error: 'invalid_url', details: 'the path is not valid percent-encoded UTF-8' });
     return;
   }
   if (hasControlCharacters(path) || queryHasControl(req.query)) {
-    res.status(400).json({ error: 'invalid_url', details: 'the path or query contains a control character' } satisfies ErrorBody);
+    res.status(400).json({ error: 'invalid_url', details: 'the path or query contains a control character' });
     return;
   }
   next();

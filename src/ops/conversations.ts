@@ -35,6 +35,8 @@ export interface ConversationFilters {
 export interface ConversationSummary {
   id: string;
   channel: string;
+  /** Where it came from: the deep-link payload that opened it (campaign attribution), if any. */
+  source: string | null;
   user_id: string;
   state: string;
   status: ConversationStatus;
@@ -91,6 +93,7 @@ export function toSummary(r: Row): ConversationSummary {
   return {
     id: r.id as string,
     channel: r.channel as string,
+    source: (r.source as string | null) ?? null,
     user_id: r.user_id as string,
     state: r.state as string,
     status: r.status as ConversationStatus,
@@ -118,6 +121,8 @@ export function toSummary(r: Row): ConversationSummary {
 export const SUMMARY_COLUMNS = [
   'c.id',
   'c.channel',
+  // Where it came from (a campaign's deep link), when known.
+  'c.source',
   'c.user_id',
   'c.state',
   'c.status',

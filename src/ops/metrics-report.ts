@@ -53,7 +53,7 @@ export interface MetricsReport {
     avg_response_time_ms_by_source: Record<string, number>;
     by_channel: Record<string, { requests: number; errors: number; avg_response_time_ms: number }>;
   };
-  conversations: Record<'open' | 'handoff' | 'closed' | 'archived', number> & { opened_in_window: number };
+  conversations: Record<'open' | 'handoff' | 'closed' | 'archived', number> & { opened_in_window: number; opened_by_source: Record<string, number> };
   handoffs: { queued: number; in_window: number; by_reason: Record<string, number> };
   agreements: { in_window: number; total_amount: number; by_portfolio: Record<string, number> };
   openai: { calls: number; failures: number; cost_usd: number };
@@ -83,6 +83,12 @@ export async function metricsReport(knex: Knex, window: { from: Date; to: Date }
     .where('opened_at', '>=', window.from)
     .where('opened_at', '<', window.to)
     .select(knex.raw('count(*)::int as n'))) as { n: number }[];
+  // Campaign attribution: conversations opened by each deep link ("directo": none).
+  const bySourceOpened = (await knex('conversations')
+    .where('opened_at', '>=', window.from)
+    .where('opened_at', '<', window.to)
+    .groupByRaw(`coalesce(source, 'directo')`)
+    .select(knex.raw(`coalesce(source, 'directo') as source`), knex.raw('count(*)::int as n'))) as { source: string; n: number }[];
   const handoffs = (await knex('conversations')
     .where('handoff_at', '>=', window.from)
     .where('handoff_at', '<', window.to)
@@ -135,6 +141,7 @@ export async function metricsReport(knex: Knex, window: { from: Date; to: Date }
       closed: statusCount('closed'),
       archived: statusCount('archived'),
       opened_in_window: opened?.n ?? 0,
+      opened_by_source: Object.fromEntries(bySourceOpened.map((r) => [r.source, r.n])),
     },
     handoffs: {
       queued: statusCount('handoff'),

@@ -250,7 +250,7 @@ describe('admin API /api/v1/admin', () => {
       assert.equal(m.performance.avg_response_time_ms_by_source.ml, 20);
       assert.equal(m.performance.avg_response_time_ms_by_source.openai, 300);
       assert.deepEqual(m.performance.by_channel.webchat, { requests: 3, errors: 1, avg_response_time_ms: 106.7 });
-      assert.deepEqual(m.conversations, { open: 2, handoff: 1, closed: 1, archived: 0, opened_in_window: 4 });
+      assert.deepEqual(m.conversations, { open: 2, handoff: 1, closed: 1, archived: 0, opened_in_window: 4, opened_by_source: { directo: 4 } });
       assert.deepEqual(m.handoffs, { queued: 1, in_window: 1, by_reason: { solicitar_asesor: 1 } });
       assert.deepEqual(m.agreements, { in_window: 1, total_amount: 86419, by_portfolio: { 'Cartera Tuya': 1 } });
       assert.equal(m.openai.calls, 3);

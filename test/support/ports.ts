@@ -24,6 +24,7 @@ export function testPorts(o: { engine: MessageHandler; config: Config; knex?: Kn
   return {
     ...createChannelPorts({ knex: undefined as unknown as Knex, clock, engine: o.engine, log, config: o.config }),
     reportDeliveryStatus: noDatabase,
+    reportReachability: noDatabase,
     history: noDatabase,
     secrets: { getOrCreate: async (_name, generate) => generate() },
   };

@@ -68,6 +68,7 @@ export const conversationSummarySchema = z
   .object({
     id: z.uuid(),
     channel: z.string(),
+    source: z.string().nullable().describe('Where the conversation came from: the deep-link payload that opened it (campaign attribution)'),
     user_id: z.string(),
     state: z.string(),
     status: z.enum(CONVERSATION_STATUSES),
@@ -217,6 +218,7 @@ export const metricsSchema = z
       closed: z.number().int(),
       archived: z.number().int(),
       opened_in_window: z.number().int(),
+      opened_by_source: numberMap.describe('Conversations opened in the window by where they came from (deep-link payload; "directo" without one)'),
     }),
     handoffs: z.object({ queued: z.number().int(), in_window: z.number().int(), by_reason: numberMap }),
     agreements: z.object({ in_window: z.number().int(), total_amount: z.number().int(), by_portfolio: numberMap }),

@@ -32,7 +32,7 @@ describe('telegram channel (telegraf against a local Bot API)', () => {
       assert.deepEqual(setWebhook, {
         url: 'https://bot.example.com/telegram/webhook',
         secret_token: 'test-webhook-secret_0123456789',
-        allowed_updates: ['message', 'callback_query'],
+        allowed_updates: ['message', 'callback_query', 'my_chat_member'],
       });
       assert.deepEqual(harness.channel.status(), { state: 'ready', mode: 'webhook', bot: BOT.username });
     });

@@ -272,7 +272,7 @@ async function loadConversations() {
   fillTable(
     $('conversations'),
     list.items,
-    (c) => [fmtDate(c.last_activity_at), c.channel, c.debtor_name || 'Sin identificar', identityLabel(c), c.portfolio || '', c.state, STATUS[c.status] || c.status, c.last_message || ''],
+    (c) => [fmtDate(c.last_activity_at), c.source ? `${c.channel} · ${c.source}` : c.channel, c.debtor_name || 'Sin identificar', identityLabel(c), c.portfolio || '', c.state, STATUS[c.status] || c.status, c.last_message || ''],
     (c, tr) => {
       state.selectedConversation = c.id;
       for (const row of tr.parentElement.children) row.classList.toggle('selected', row === tr);
