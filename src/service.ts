@@ -16,7 +16,7 @@ import { createChatRateLimiter, operationsRoutes } from './http/admin/index.js';
 import { observeLlmCalls, observeTurns, startOps, tierOfTimeouts } from './ops/index.js';
 import { loadChannels, type ChannelAdapter } from '../channels/index.js';
 import { templateAwareOutbound } from './campaigns/index.js';
-import { recheckBeforeSend } from './compliance/index.js';
+import { recheckReachableBeforeSend } from './compliance/index.js';
 import { agreementJobs, createLifecycleScheduler, type Scheduler } from './scheduler/index.js';
 import { createSchedulerAdminRouter, SCHEDULER_ADMIN_PATH } from './http/scheduler-routes.js';
 import { createAgreementsService, createLinkSigner, createMercadoPagoProvider } from './agreements/index.js';
@@ -82,7 +82,8 @@ export async function startService(config: Config, log: Logger, options: Service
     // Ley 2300 art. 4: a portfolio that asks no second identity fact is named at every start.
     await warnUnverifiedPortfolios(knex, policies, log);
     // Campaigns, reminders and timeout warnings get the compliance guard's last look before sending.
-    const outbox = createOutbox({ knex, log, clock, beforeSend: (row, now) => recheckBeforeSend(knex, row, now) });
+    // A recipient who blocked the bot gets nothing more on that channel.
+    const outbox = createOutbox({ knex, log, clock, beforeSend: (row, now) => recheckReachableBeforeSend(knex, row, now) });
     outbox.start(config.OUTBOX_POLL_MS);
     closers.push(() => outbox.stop());
     // Operations: runtime settings (read live by the NLU, the engine and the rate limits),
