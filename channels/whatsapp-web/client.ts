@@ -48,6 +48,11 @@ export interface WebClient {
   destroy(): Promise<void>;
   sendMessage(chatId: string, content: string): Promise<{ id: { _serialized: string } }>;
   getChatById(chatId: string): Promise<WebChat>;
+  /**
+   * WhatsApp's own mapping of linked ids to phone numbers (whatsapp-web.js ≥ 1.31):
+   * for "…@lid", `pn` is the contact's "…@c.us" (empty when WhatsApp does not share it).
+   */
+  getContactLidAndPhone?(userIds: string[]): Promise<{ lid: string; pn: string }[]>;
 }
 
 /** Builds a fresh client; called again for every reconnect. */

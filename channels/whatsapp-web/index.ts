@@ -7,7 +7,7 @@ import { ChannelApiError, renderNumberedOptions, withSendProgress } from '../../
 import { KeyedSerialQueue } from '../../src/core/index.js';
 import type { ChannelAdapter, ChannelPorts } from '../types.js';
 import { webJsClientFactory, type WebClient, type WebClientFactory, type WebMessage } from './client.js';
-import { chatIdForUser, toInbound } from './messages.js';
+import { chatIdForUser, LID_CHAT, startFailureHint, toInbound, userIdForChat } from './messages.js';
 import { Pacer, realTimers, Sleeper, type PacingOptions, type Timers } from './pacer.js';
 
 export type { WebChat, WebClient, WebClientFactory, WebMessage, WebMessageId } from './client.js';
@@ -28,6 +28,8 @@ export interface WhatsAppWebStatus extends Record<string, unknown> {
   readyAt?: string;
   /** Why the session was last lost (a WhatsApp state such as CONFLICT, or LOGOUT). */
   lastDisconnect?: { reason: string; at: string };
+  /** What the last start failure points at: the network or Chromium. */
+  hint?: string;
   /** When the next reconnection attempt is due, while disconnected. */
   reconnectAt?: string;
   reconnectAttempts: number;
@@ -187,8 +189,11 @@ export function createWhatsAppWebChannel(ports: ChannelPorts, options: WhatsAppW
     });
     c.initialize().catch((err: unknown) => {
       if (client !== c || stopped) return;
-      log.error({ err }, 'WhatsApp Web could not start (is Chromium at CHROMIUM_PATH?)');
-      lost('INITIALIZE_FAILED');
+      // The hint names what failed: the network (WhatsApp's servers unreachable) or the browser.
+      const { reason, hint } = startFailureHint(err);
+      status.hint = hint;
+      log.error({ err }, hint);
+      lost(reason);
     });
   }
 
@@ -223,6 +228,29 @@ export function createWhatsAppWebChannel(ports: ChannelPorts, options: WhatsAppW
     }
   }
 
+  /**
+   * One person writes from "57300…@c.us" or from a linked id "…@lid" depending on the
+   * device and WhatsApp's privacy rollout: WhatsApp's own lid→phone mapping makes both
+   * the same channel user (the phone's digits), so one debtor has one conversation.
+   * Without a mapping (older library, number hidden) the linked id stays the user.
+   */
+  const phoneOfLid = new Map<string, string>();
+  async function sameUser(inbound: InboundMessage, c: WebClient | undefined): Promise<InboundMessage> {
+    if (!LID_CHAT.test(inbound.from) || !c?.getContactLidAndPhone) return inbound;
+    let phone = phoneOfLid.get(inbound.from);
+    if (phone === undefined) {
+      const [entry] = await c.getContactLidAndPhone([inbound.from]).catch((err: unknown) => {
+        log.debug({ err }, 'WhatsApp Web could not map a linked id to its number');
+        return [];
+      });
+      phone = entry?.pn ? userIdForChat(entry.pn) : '';
+      if (phone && !/^\d+$/.test(phone)) phone = '';
+      if (phoneOfLid.size >= RECENT_IDS) phoneOfLid.delete(phoneOfLid.keys().next().value as string);
+      phoneOfLid.set(inbound.from, phone);
+    }
+    return phone ? { ...inbound, from: phone } : inbound;
+  }
+
   function receive(message: WebMessage): void {
     const inbound = toInbound(message, ports.clock.now());
     if (!inbound) return;
@@ -230,7 +258,10 @@ export function createWhatsAppWebChannel(ports: ChannelPorts, options: WhatsAppW
     if (recentIds.has(inbound.messageId)) return;
     recentIds.add(inbound.messageId);
     if (recentIds.size > RECENT_IDS) recentIds.delete(recentIds.values().next().value as string);
-    void chats.run(inbound.from, () => handle(inbound));
+    // In arrival order per chat; a linked id is mapped to its number inside the queue.
+    const c = client;
+    const mapped = LID_CHAT.test(inbound.from) && c?.getContactLidAndPhone !== undefined;
+    void chats.run(inbound.from, mapped ? async () => handle(await sameUser(inbound, c)) : () => handle(inbound));
   }
 
   async function handle(inbound: InboundMessage): Promise<void> {

@@ -57,3 +57,19 @@ export function toInbound(message: WebMessage, receivedAt: Date): InboundMessage
   const caption = message.hasMedia ? message.body.trim() : '';
   return { ...base, media: { kind }, ...(caption ? { text: caption } : {}) };
 }
+
+/** A linked id ("…@lid"): WhatsApp's stand-in for a number it does not show. */
+export const LID_CHAT = /^[^@\s]+@lid$/;
+
+/** Failures of reaching WhatsApp's servers rather than of starting the browser. */
+const NETWORK_FAILURE =
+  /net::ERR_(NAME_NOT_RESOLVED|INTERNET_DISCONNECTED|CONNECTION_\w+|ADDRESS_UNREACHABLE|NETWORK_\w+|PROXY_\w+|TIMED_OUT|TUNNEL_CONNECTION_FAILED|SSL_PROTOCOL_ERROR|CERT_\w+)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|Navigation timeout/i;
+
+/** What to tell the operator when the client could not start: the network, or Chromium. */
+export function startFailureHint(err: unknown): { reason: 'NETWORK' | 'INITIALIZE_FAILED'; hint: string } {
+  const text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
+  if (NETWORK_FAILURE.test(text)) {
+    return { reason: 'NETWORK', hint: 'WhatsApp Web could not reach web.whatsapp.com: check the network, DNS and any proxy (Chromium started)' };
+  }
+  return { reason: 'INITIALIZE_FAILED', hint: 'WhatsApp Web could not start (is Chromium at CHROMIUM_PATH?)' };
+}
