@@ -19,7 +19,6 @@
 import type { RequestHandler } from 'express';
 import { Counter } from 'prom-client';
 import { registry } from '../metrics.js';
-import type { ErrorBody } from './app.js';
 
 const shed = new Counter({
   name: 'acuerdo_http_shed_total',
@@ -92,7 +91,8 @@ export function inFlightLimit(options: InFlightOptions): InFlightLimit {
   function refuse(res: Parameters<RequestHandler>[1], reason: 'in_flight' | 'latency', details: string): void {
     shed.inc({ reason });
     res.setHeader('Retry-After', retryAfter);
-    res.status(503).json({ error: 'overloaded', details: `${details}; retry after ${retryAfter} s` } satisfies ErrorBody);
+    // The JSON error body every endpoint answers with (app.ts ErrorBody).
+    res.status(503).json({ error: 'overloaded', details: `${details}; retry after ${retryAfter} s` });
   }
 
   const middleware: RequestHandler = (req, res, next) => {
