@@ -45,7 +45,7 @@ describe('OpenAPI document at /docs', () => {
   });
 
   it('documents exactly the operations the admin router answers, each behind the bearer token', () => {
-    const router = createAdminRouter({ clock: testClock(), knex: db.knex, config: app.config, log: app.ops.handoff['options'].log, settings: app.ops.settings, handoff: app.ops.handoff });
+    const router = createAdminRouter({ clock: testClock(), knex: db.knex, config: app.config, log: app.ops.handoff['options'].log, settings: app.ops.settings, handoff: app.ops.handoff, people: app.ops.people });
     const served = routerOperations(router);
     const documented = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/api/v1/admin'))
