@@ -2,10 +2,10 @@
  * Text out of an uploaded file: PDF (pdf-parse, on Mozilla's pdf.js), DOCX (mammoth,
  * headings kept as Markdown "#" lines), TXT and Markdown as UTF-8. A file that cannot be
  * read is a DocumentReadError naming the file and the reason; nothing is stored for it.
+ * The two libraries are loaded on first use: every CLI command and the service's start
+ * would otherwise pay for pdf.js.
  */
 import path from 'node:path';
-import mammoth from 'mammoth';
-import { PDFParse } from 'pdf-parse';
 import { AcuerdoError } from '../core/index.js';
 
 export const DOCUMENT_TYPES = ['pdf', 'txt', 'docx', 'md'] as const;
@@ -58,6 +58,7 @@ function htmlToText(html: string): string {
 
 async function pdfText(fileName: string, data: Buffer): Promise<string> {
   if (!data.subarray(0, 1024).includes('%PDF-')) throw new DocumentReadError(fileName, 'not a PDF file (no %PDF header)');
+  const { PDFParse } = await import('pdf-parse');
   const parser = new PDFParse({ data: new Uint8Array(data) });
   try {
     const result = await parser.getText({ pageJoiner: '' });
@@ -72,6 +73,7 @@ async function pdfText(fileName: string, data: Buffer): Promise<string> {
 async function docxText(fileName: string, data: Buffer): Promise<string> {
   // A DOCX is a ZIP archive: "PK" first.
   if (data[0] !== 0x50 || data[1] !== 0x4b) throw new DocumentReadError(fileName, 'not a DOCX file (it is not a ZIP archive)');
+  const { default: mammoth } = await import('mammoth');
   try {
     const { value } = await mammoth.convertToHtml({ buffer: data });
     return htmlToText(value);
