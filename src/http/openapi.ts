@@ -24,11 +24,15 @@ export function registerRoutes(registry: OpenAPIRegistry, basePath: string, rout
             : {}),
       };
     }
+    // Behind the bearer token: the least role the route needs (admin when it states none).
+    const role = security ? (route.role ?? 'admin') : undefined;
+    if (role && !responses[403]) responses[403] = { description: `The caller's role is below ${role}` };
+    const description = [route.description, role ? `Least role: **${role}** (agent < supervisor < admin).` : undefined].filter(Boolean).join('\n\n');
     registry.registerPath({
       method: route.method,
       path: openApiPath(basePath + route.path),
       summary: route.summary,
-      ...(route.description ? { description: route.description } : {}),
+      ...(description ? { description } : {}),
       tags: route.tags,
       ...(security ? { security } : {}),
       request: {
