@@ -72,9 +72,9 @@ export async function startService(config: Config, log: Logger, options: Service
   try {
     const applied = await migrateLatest(knex);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
-    if (config.DEMO_DATA) await loadDemoDataIfEmpty(knex, log, clock.now());
-    // The demo agency's guide (payment points, hours, certificates, glossary) beside the demo portfolios.
-    if (config.DEMO_DATA) await loadDemoDocumentIfEmpty(knex, clock, log);
+    // The demo agency's guide (payment points, hours, certificates, glossary) comes with the
+    // demo portfolios, once: a guide an agency deleted does not come back at the next start.
+    if (config.DEMO_DATA && (await loadDemoDataIfEmpty(knex, log, clock.now()))) await loadDemoDocumentIfEmpty(knex, clock, log);
 
     // The conversation engine: flows checked first (a broken flow never starts), the
     // NLU, the outbox and its retry worker, and the REST chat API (channel "api").
