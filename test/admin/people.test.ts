@@ -393,3 +393,55 @@ describe('the routers mounted beside the admin API keep to their roles too', fun
     }
   });
 });
+
+describe('another agency’s documents', function () {
+  this.timeout(60_000);
+  it('keeps a document uploaded by one agency out of the other’s list, multipart upload included', async () => {
+    const http = await import('node:http');
+    const { loadConfig } = await import('../../src/core/index.js');
+    const { createLogger } = await import('../../src/log.js');
+    const { startOps } = await import('../../src/ops/index.js');
+    const { createApp } = await import('../../src/http/app.js');
+    const { operationsRoutes } = await import('../../src/http/admin/index.js');
+    const { createKnowledgeRouter, DOCUMENTS_PATH } = await import('../../src/http/knowledge-routes.js');
+    const db = await freshDatabase();
+    const clock = testClock(new Date(Date.parse(TEST_NOW) + 30_000));
+    const people = await seedPeople(db.knex, await seed(db.knex), clock);
+    const config = loadConfig({ ADMIN_TOKEN });
+    const log = createLogger({ level: 'silent', pretty: false });
+    const ops = await startOps({ knex: db.knex, config, log, clock, settingsRefreshMs: 0, statsFlushMs: 0, alertsEveryMs: 0 });
+    const app = createApp({
+      knex: db.knex,
+      config,
+      log,
+      clock,
+      routes: [
+        { path: DOCUMENTS_PATH, router: createKnowledgeRouter({ knex: db.knex, clock, log, adminToken: () => ADMIN_TOKEN, embedder: () => undefined }) },
+        ...operationsRoutes({ knex: db.knex, config, log, clock, ops }),
+      ],
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const form = new FormData();
+      form.append('file', new Blob(['Horario de atención: lunes a viernes de 8 a. m. a 5 p. m.'], { type: 'text/plain' }), 'horario.txt');
+      const up = await fetch(base + DOCUMENTS_PATH, { method: 'POST', body: form, headers: { authorization: `Bearer ${people.tokens.admin2}` } });
+      assert.equal(up.status, 201);
+      const { document } = (await up.json()) as { document: { id: number } };
+      const list = async (who: keyof PeopleIds['tokens']) => ((await (await tokenFetch(base, people.tokens[who], DOCUMENTS_PATH)).json()) as { documents: { id: number }[] }).documents.map((d) => d.id);
+      assert.deepEqual(await list('admin2'), [document.id]);
+      assert.deepEqual(await list('supervisor'), []);
+      // Deleting it from the other agency touches nothing (the row is not there for it).
+      await tokenFetch(base, people.tokens.supervisor, `${DOCUMENTS_PATH}/${document.id}`, { method: 'DELETE' });
+      assert.deepEqual(await list('admin2'), [document.id], 'still there');
+      const audit = (await (await tokenFetch(base, people.tokens.admin2, '/api/v1/admin/audit')).json()) as { items: { action: string }[] };
+      assert.ok(audit.items.some((e) => e.action === 'document_upload'));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ops.stop();
+      await db.drop();
+    }
+  });
+});
