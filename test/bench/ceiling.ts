@@ -183,7 +183,12 @@ export interface CeilingResult {
 export async function runPgbench(db: BenchDatabase, scripts: CapturedScript[], concurrency: number, seconds: number): Promise<CeilingResult> {
   const pgbench = await findPgbench();
   if (!pgbench) throw new Error('pgbench not found: install postgresql-contrib (Debian) or set PGBENCH');
-  const args = ['-n', '-M', 'simple', '-c', String(concurrency), '-j', String(Math.min(concurrency, os.cpus().length)), '-T', String(seconds)];
+  // pgbench opens its connections inside -T (SCRAM authentication, one after another per
+  // thread), and one transaction is a whole conversation: at high concurrency a short run
+  // can end before any finishes, so it runs a second longer per 16 clients. Rates are
+  // pgbench's own, without the connection time.
+  const duration = seconds + Math.ceil(concurrency / 16);
+  const args = ['-n', '-M', 'simple', '-c', String(concurrency), '-j', String(Math.min(concurrency, os.cpus().length)), '-T', String(duration)];
   for (const s of scripts) args.push('-f', `${s.file}@${s.weight}`);
   args.push(db.url);
   const cpu0 = await postgresCpuSeconds(db.postmaster);
@@ -211,7 +216,7 @@ export async function runPgbench(db: BenchDatabase, scripts: CapturedScript[], c
   }
   if (/Run was aborted/.test(out)) throw new Error(`pgbench: a replayed script failed:\n${out.slice(0, 3000)}`);
   const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0) + (out.match(/client \d+ (script \d+ )?aborted/g)?.length ?? 0);
-  const turnCount = turns * seconds;
+  const turnCount = turns * duration;
   if (process.env.BENCH_VERBOSE) console.log(out);
   return {
     concurrency,
