@@ -41,6 +41,13 @@ const RULES: Rule[] = [
     re: / ya (le |les )?pag(e|ue)| ya (la |lo )?cancel| paz y salvo| no es mi| no es mia| no son mi| no debo| no les? debo| prescri| suplant| fraude| estaf| soporte| comprobante| pruebas?| cobro indebido| de mas | equivoca| no reconozco| robaron (la|mi) (identidad|cedula)/,
   },
   {
+    // "ese saldo está raro": a doubt about the amount, not yet a dispute: a low confidence, so the flow asks first.
+    name: 'doubt',
+    intent: 'disputa',
+    confidence: 0.6,
+    re: / (esta|estan|muy|como|algo|es) (rar[oa]s?|rarisim[oa]|extran[oa]s?)| no cuadra| sospechos/,
+  },
+  {
     name: 'hardship',
     intent: 'sin_capacidad_pago',
     confidence: 0.85,
