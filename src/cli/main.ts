@@ -8,7 +8,7 @@ import { registerCampaignCommands } from './campaign-commands.js';
 import { registerComplianceCommands } from './compliance-commands.js';
 import { registerPaymentCommands } from './payment-commands.js';
 import { registerDocsCommands } from './docs-commands.js';
-import { registerUserCommands } from './user-commands.js';
+import { registerAgencyCommands, registerUserCommands } from './user-commands.js';
 import { registerLearningCommands } from './learning-commands.js';
 
 /** Builds the `acuerdo` command line. Each area of the product registers its own subcommands. */
@@ -48,6 +48,7 @@ export function buildProgram(): Command {
   registerPaymentCommands(program);
   registerDocsCommands(program);
   registerUserCommands(program);
+  registerAgencyCommands(program);
   registerLearningCommands(program);
 
   program

@@ -148,3 +148,54 @@ export function registerUserCommands(program: Command): void {
       });
     });
 }
+
+/** `agencies add|list|address`: the tenants and the channel addresses that reach them. */
+export function registerAgencyCommands(program: Command): void {
+  const agencies = program.command('agencies').description('agencies (tenants): each owns its portfolios, users, conversations and agreements');
+
+  agencies
+    .command('list')
+    .description('list the agencies and the channel addresses that reach each')
+    .action(async () => {
+      await withDatabase(async ({ knex }) => {
+        const rows = (await knex('agencies').orderBy('id').select('id', 'slug', 'name', 'channel_addresses')) as { id: number; slug: string; name: string | null; channel_addresses: { channel: string; address: string }[] }[];
+        for (const a of rows) {
+          const addresses = a.channel_addresses.map((c) => `${c.channel}:${c.address}`).join(' ');
+          process.stdout.write(`${a.id}\t${a.slug}\t${a.name ?? '(AGENCY_NAME)'}${addresses ? `\t${addresses}` : ''}\n`);
+        }
+      });
+    });
+
+  agencies
+    .command('add')
+    .description('add an agency; then add its admin: npx acuerdo users add --agency SLUG --role admin …')
+    .requiredOption('--slug <slug>', 'a short name: lowercase letters, digits and dashes')
+    .requiredOption('--name <name>', 'the name debtors see (signed replies, messages)')
+    .action(async (opts: { slug: string; name: string }) => {
+      if (!/^[a-z0-9][a-z0-9-]{1,39}$/.test(opts.slug)) return fail('--slug: 2-40 lowercase letters, digits and dashes');
+      await withDatabase(async ({ knex, clock }) => {
+        if (await knex('agencies').where({ slug: opts.slug }).first('id')) return fail(`an agency with the slug ${opts.slug} exists`);
+        const [row] = (await knex('agencies').insert({ slug: opts.slug, name: opts.name, created_at: clock.now(), updated_at: clock.now() }).returning('id')) as { id: number }[];
+        process.stdout.write(`Added agency ${row!.id} (${opts.slug})\n`);
+      });
+    });
+
+  agencies
+    .command('address')
+    .description("route a channel's receiving address to an agency (WhatsApp Cloud: the phone number id)")
+    .argument('<slug>')
+    .requiredOption('--channel <channel>', 'the channel, e.g. whatsapp-cloud')
+    .requiredOption('--address <address>', 'the receiving address as the channel reports it')
+    .action(async (slug: string, opts: { channel: string; address: string }) => {
+      await withDatabase(async ({ knex, clock }) => {
+        const agency = (await knex('agencies').where({ slug }).first('id', 'channel_addresses')) as { id: number; channel_addresses: { channel: string; address: string }[] } | undefined;
+        if (!agency) return fail(`no agency with the slug ${slug}`);
+        const others = (await knex('agencies').whereNot({ id: agency.id }).select('slug', 'channel_addresses')) as { slug: string; channel_addresses: { channel: string; address: string }[] }[];
+        const taken = others.find((o) => o.channel_addresses.some((c) => c.channel === opts.channel && c.address === opts.address));
+        if (taken) return fail(`${opts.channel}:${opts.address} already reaches ${taken.slug}`);
+        const addresses = [...agency.channel_addresses.filter((c) => !(c.channel === opts.channel && c.address === opts.address)), { channel: opts.channel, address: opts.address }];
+        await knex('agencies').where({ id: agency.id }).update({ channel_addresses: JSON.stringify(addresses), updated_at: clock.now() });
+        process.stdout.write(`${opts.channel}:${opts.address} now reaches ${slug}\n`);
+      });
+    });
+}
