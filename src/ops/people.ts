@@ -235,6 +235,14 @@ export class PeopleStore {
     return (await this.get(user.id))!;
   }
 
+  /** A user changes their own password, proving the current one. False when it is wrong. */
+  async changeOwnPassword(userId: number, current: string, next: string): Promise<boolean> {
+    const row = (await this.knex('users').where({ id: userId }).whereNull('disabled_at').first('email', 'password_hash')) as { email: string; password_hash: string | null } | undefined;
+    if (!row?.password_hash || !(await bcrypt.compare(current, row.password_hash))) return false;
+    await this.resetPassword(row.email, next);
+    return true;
+  }
+
   /**
    * Checks e-mail and password. After `maxFailedLogins` failures in a row the account is
    * locked for `lockoutMs` (the right password is refused too until then). Success

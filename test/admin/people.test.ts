@@ -21,6 +21,7 @@ const EXPECTED: Record<string, Role> = {
   'POST /handoffs/:id/reply': 'agent',
   'POST /handoffs/:id/release': 'agent',
   'POST /handoffs/:id/close': 'agent',
+  'POST /me/password': 'agent',
   'GET /me/tokens': 'agent',
   'POST /me/tokens': 'agent',
   'DELETE /me/tokens/:id': 'agent',
@@ -247,6 +248,22 @@ describe('people, roles and agencies in the admin API', function () {
     const out = await withSession('/api/v1/auth/logout', { method: 'POST', body: '{}', headers: { 'x-csrf-token': csrfToken } });
     assert.equal(out.status, 200);
     assert.equal((await withSession('/api/v1/admin/handoffs')).status, 401);
+
+    // A user changes their own password with the current one; the change ends their sessions.
+    const again = await login(PASSWORD);
+    const cookie2 = again.headers.getSetCookie().find((c) => c.startsWith('acuerdo_session='))!.split(';')[0]!;
+    const { csrf_token: csrf2 } = (await again.json()) as { csrf_token: string };
+    const change = (current: string) =>
+      fetch(`${app.base}/api/v1/admin/me/password`, {
+        method: 'POST',
+        headers: { cookie: cookie2, 'content-type': 'application/json', 'x-csrf-token': csrf2 },
+        body: JSON.stringify({ current_password: current, new_password: 'una-clave-nueva-456' }),
+      });
+    assert.equal((await change('no-es-la-actual')).status, 403);
+    assert.equal((await change(PASSWORD)).status, 200);
+    assert.equal((await fetch(`${app.base}/api/v1/admin/handoffs`, { headers: { cookie: cookie2 } })).status, 401, 'the session ended');
+    assert.equal((await login(PASSWORD)).status, 401);
+    assert.equal((await login('una-clave-nueva-456')).status, 200);
   });
 
   it('records who did what, when and from where, for admins only, and the database refuses to edit it', async () => {

@@ -161,6 +161,24 @@ export function peopleAdminRoutes(deps: { knex: Knex; people: PeopleStore; clock
       },
     }),
     defineRoute({
+      method: 'post',
+      path: '/me/password',
+      summary: 'Change my own password',
+      description: 'Needs the current password. Ends every session of the user, this one included: sign in again.',
+      tags: ['users'],
+      role: 'agent',
+      body: z.strictObject({ current_password: z.string().min(1).max(200), new_password: z.string().min(PASSWORD_MIN_LENGTH).max(200) }),
+      responses: { 200: { description: 'Changed', schema: s.okSchema }, 400: invalid, 401: unauthorized, 403: { description: 'The current password is wrong', schema: s.errorBodySchema } },
+      handler: async ({ body, res }) => {
+        const p = principalOf(res)!;
+        if (p.userId === null) return res.status(400).json({ error: 'not_a_user', details: 'the ADMIN_TOKEN has no password' });
+        if (!(await people.changeOwnPassword(p.userId, body.current_password, body.new_password))) {
+          return res.status(403).json({ error: 'wrong_password', details: 'the current password is wrong' });
+        }
+        return { ok: true as const };
+      },
+    }),
+    defineRoute({
       method: 'get',
       path: '/me/tokens',
       summary: 'My API tokens (never the tokens themselves)',

@@ -77,6 +77,7 @@ export function auditAction(method: string, path: string): string | undefined {
     [/\/learning\/(models|finetune|dictionary)(\/|$)/, 'training_change'],
     [/\/(agreements?|payments)(\/|$)/, 'agreement_change'],
     [/\/documents?(\/|$)/, method === 'POST' ? 'document_upload' : 'document_change'],
+    [/\/me\/password$/, 'password_change'],
     [/\/users?(\/|$)/, 'user_change'],
     [/\/tokens?(\/|$)/, 'api_token_change'],
     [/\/campaigns?(\/|$)/, 'campaign_change'],
