@@ -5,8 +5,8 @@ import type { Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { throttled } from '../log-throttle.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
-import { superviseDatabase, type Supervisor } from './supervisor.js';
 import { DEFAULT_AGENCY_ID, prepareConnection, withAgencyPools } from './agency.js';
+import { superviseDatabase, type Supervisor } from './supervisor.js';
 
 export type { Knex };
 
