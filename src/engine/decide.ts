@@ -26,6 +26,8 @@ export function publicContext(context: Record<string, unknown>): Record<string, 
 /** What the shell and tests see beyond the channel contract. */
 export interface EngineTurnResult extends TurnResult {
   previousState?: string;
+  /** The conversation's status before this turn (open or handoff); undefined when the turn started it. */
+  previousStatus?: ConversationRow['status'];
   nlu?: NluResult;
   status: ConversationRow['status'];
   /** The states entered this turn and the rule that fired, for the shell and the logs. */
@@ -151,6 +153,7 @@ export function createDecider(
       context: publicContext(conv.context),
       duplicate: false,
       previousState,
+      previousStatus: loaded?.status,
       nlu,
       status: conv.status,
       trace: { path: step.path, matched: step.matched },

@@ -138,13 +138,10 @@ export function withLearning(engine: Engine, options: LearningHooksOptions): Eng
           log.error({ err }, 'could not read a rating answer; the message goes to the engine');
         }
       }
-      // The status before the turn tells a new handoff or close from an old one.
-      const before = (await knex('conversations').where({ channel: message.channel, user_id: message.from }).whereIn('status', ['open', 'handoff']).first('status').catch(() => undefined)) as
-        | { status: string }
-        | undefined;
       const result = await engine.handle(message);
       try {
-        const extra = await afterTurn(message, result, before?.status ?? (result.previousState === undefined ? undefined : 'open'));
+        // The status before the turn (the engine read it anyway) tells a new handoff or close from an old one.
+        const extra = await afterTurn(message, result, result.previousStatus);
         if (extra.length && inline.has(message.channel)) return { ...result, replies: [...result.replies, ...extra] };
       } catch (err) {
         log.error({ err, conversationId: result.conversationId }, 'the learning loop could not look at a turn');
