@@ -391,6 +391,7 @@ export class Driver {
   /** Opens every conversation with its first message (memory mode); returns the errors. */
   async openAll(concurrency: number, progress?: (done: number) => void): Promise<number> {
     let next = 0;
+    let opened = 0;
     let errors = 0;
     const worker = async () => {
       while (next < this.slots.length) {
@@ -399,7 +400,9 @@ export class Driver {
         const res = await this.deliver(slot.user, slot.texts[0] as string, `${slot.user}-0`);
         if (res.status !== 200) errors++;
         slot.pos = 1;
-        if (next % 10_000 === 0) progress?.(next);
+        // Counted when answered: the shared cursor has moved on while this worker waited.
+        opened += 1;
+        if (opened % 10_000 === 0) progress?.(opened);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
