@@ -61,7 +61,7 @@ export interface ServiceOptions {
 
 export async function startService(config: Config, log: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? systemClock;
-  const database = await openDatabase(config, log, options.database);
+  const database = await openDatabase(config, log, { ...options.database, clock });
   const { knex } = database;
   const closers: (() => Promise<void>)[] = [];
   const started: ChannelAdapter[] = [];

@@ -26,7 +26,7 @@ export interface StoreTrainOptions {
 /** Trains, gates and stores a version; prints what happened. */
 export async function trainStoredVersion(opts: StoreTrainOptions): Promise<void> {
   await withDatabase(async ({ knex, clock, config, log }) => {
-    const started = Date.now();
+    const started = performance.now();
     const result = await trainVersion(knex, {
       clock,
       by: BY,
@@ -37,7 +37,7 @@ export async function trainStoredVersion(opts: StoreTrainOptions): Promise<void>
       tolerance: opts.tolerance ?? DEFAULT_TOLERANCE,
       inProcess: true,
     });
-    const seconds = (Date.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ...result, seconds }, null, 2)}\n`);
       return;

@@ -14,6 +14,7 @@ import {
   type IntentModel,
   type LabelledText,
 } from './model.js';
+import { seededRandom } from './linear.js';
 import { INTENTS, type Intent, type Understander } from './types.js';
 
 export const CORPUS_DIR = path.resolve(__dirname, 'corpus');
@@ -188,17 +189,7 @@ export function formatReport(report: EvaluationReport, title = 'Evaluation'): st
   return out.join('\n');
 }
 
-/** mulberry32: a small seeded generator, so folds are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Splits examples into k folds, stratified by intent, deterministically for a seed. */
 export function stratifiedFolds(examples: LabelledText[], k: number, seed: number): LabelledText[][] {

@@ -78,8 +78,8 @@ function wordFeatureNames(word: string, stemmed: string, options: LinearFeatureO
   return out;
 }
 
-/** mulberry32, the same small seeded generator the cross-validation uses. */
-function seeded(seed: number): () => number {
+/** mulberry32: a small seeded generator, so folds and training orders are the same on every run. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -281,7 +281,7 @@ export function trainLinear(
   const g2 = new Float64Array(features.length * k).fill(1e-8);
   const b = new Float64Array(k);
   const gb2 = new Float64Array(k).fill(1e-8);
-  const random = seeded(options.seed ?? 7);
+  const random = seededRandom(options.seed ?? 7);
   const order = rows.map((_, i) => i);
   const z = new Float64Array(k);
   for (let epoch = 0; epoch < epochs; epoch++) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import type { Config } from '../core/index.js';
+import type { Clock, Config } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { throttled } from '../log-throttle.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
@@ -44,6 +44,8 @@ export interface SupervisionOptions {
   checkMs?: number;
   maxAttempts?: number;
   backoffMs?: number;
+  /** The service's clock, for when the database went down. */
+  clock?: Clock;
 }
 
 /** The process gives up so that its manager (systemd, Docker, Kubernetes) starts it again. */
@@ -111,7 +113,7 @@ function describe(connectionString: string): string {
  * under DATA_DIR (starting it, or joining the one another acuerdo process runs).
  */
 export async function openDatabase(config: Config, log: Logger, supervision: SupervisionOptions = {}): Promise<Database> {
-  const watch = { checkMs: supervision.checkMs, maxAttempts: supervision.maxAttempts, backoffMs: supervision.backoffMs, onFatal: supervision.onFatal ?? exitForRestart(log), log };
+  const watch = { checkMs: supervision.checkMs, maxAttempts: supervision.maxAttempts, backoffMs: supervision.backoffMs, clock: supervision.clock, onFatal: supervision.onFatal ?? exitForRestart(log), log };
   if (config.DATABASE_URL) {
     const knex = createKnex(config.DATABASE_URL, config.DATABASE_POOL_MAX, log);
     const base = config.DATABASE_URL;

@@ -14,6 +14,7 @@
  * thing worth trying). Logging is one line per state change and per attempt, never per
  * request.
  */
+import { systemClock, type Clock } from '../core/index.js';
 import type { Logger } from '../log.js';
 
 export type DatabaseStatus = 'up' | 'down' | 'restarting' | 'failed';
@@ -45,8 +46,8 @@ export interface SupervisorOptions {
   backoffMs?: number;
   /** What is watched, for the logs: "embedded PostgreSQL" or the masked URL. */
   what: string;
-  /** Wall time for `since` (operational, not business time). */
-  now?: () => Date;
+  /** The service's clock, for `since` (default: the system's). */
+  clock?: Clock;
 }
 
 export interface Supervisor {
@@ -63,7 +64,7 @@ export function superviseDatabase(options: SupervisorOptions): Supervisor {
   const checkMs = options.checkMs ?? 1000;
   const maxAttempts = options.maxAttempts ?? 5;
   const backoffMs = options.backoffMs ?? 1000;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   let current: DatabaseState = { status: 'up', recoveries: 0 };
   let stopped = false;
   let busy = false;
@@ -74,12 +75,12 @@ export function superviseDatabase(options: SupervisorOptions): Supervisor {
 
   function goDown(reason: string): void {
     if (current.status !== 'up') return;
-    current = { ...current, status: 'down', reason, since: now() };
+    current = { ...current, status: 'down', reason, since: clock.now() };
     log.error({ database: options.what, reason }, 'the database is down: chat and webhooks answer 503 until it is back');
   }
 
   function backUp(): void {
-    const downFor = current.since ? now().getTime() - current.since.getTime() : 0;
+    const downFor = current.since ? clock.now().getTime() - current.since.getTime() : 0;
     current = { status: 'up', recoveries: current.recoveries + 1 };
     nextBackoff = backoffMs;
     log.warn({ database: options.what, downMs: downFor }, 'the database is back');
