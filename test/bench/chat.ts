@@ -18,6 +18,7 @@
  *   BENCH_POOL          the server's DATABASE_POOL_MAX (default 10)
  *   BENCH_MAX_IN_FLIGHT the server's HTTP_MAX_IN_FLIGHT (default: the service's)
  *   BENCH_PROFILE=<dir> the server writes a V8 CPU profile there
+ *   BENCH_STATEMENTS=1  after the sweep, the statements PostgreSQL ran most (pg_stat_statements)
  *   DATABASE_URL        an external PostgreSQL instead of an embedded one
  */
 import { readFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ import {
   memoryMb,
   seedAcuerdo,
   startAcuerdo,
+  topStatements,
   Driver,
   type BenchDatabase,
   type LevelResult,
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
       prefix: 'b',
     });
     summarize(run);
+    if (process.env.BENCH_STATEMENTS) console.log(`statements by calls (calls, mean, share of database time):\n${await topStatements(db)}`);
   } finally {
     await server.stop();
     await db.close();

@@ -121,7 +121,7 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
     // Loaded at start only: set it, then restart the server in the same directory.
     await setup.query(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
     // Top-level statements only: each is one round trip (the inserts inside acuerdo_save_turn are not).
-    await setup.query(`alter system set pg_stat_statements.track = 'top'`);
+    await setup.query(`alter system set pg_stat_statements.track = '${process.env.BENCH_TRACK ?? 'top'}'`);
     await setup.query(`alter system set max_connections = 400`);
     await setup.end();
     await embedded.stop();
@@ -161,6 +161,21 @@ export async function statementCalls(db: BenchDatabase): Promise<number> {
     `select coalesce(sum(calls), 0) as n from pg_stat_statements where query not ilike '%pg_stat_statements%' and query not ilike '%pg_backend_pid%'`,
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The statements PostgreSQL ran most since the last reset, with calls, mean time and
+ * share of the total (BENCH_STATEMENTS=1 prints them after a run): where a turn's round
+ * trips and database time go.
+ */
+export async function topStatements(db: BenchDatabase, limit = 25): Promise<string> {
+  if (!db.statements) return '(pg_stat_statements is not loaded)';
+  const { rows } = await db.admin.query<{ calls: string; mean: number; share: number; query: string }>(
+    `select calls, mean_exec_time as mean, 100 * total_exec_time / nullif(sum(total_exec_time) over (), 0) as share, query
+       from pg_stat_statements where query not ilike '%pg_stat_statements%' order by calls desc limit $1`,
+    [limit],
+  );
+  return rows.map((r) => `${String(r.calls).padStart(8)}  ${r.mean.toFixed(3).padStart(7)} ms  ${(r.share ?? 0).toFixed(1).padStart(5)} %  ${r.query.replace(/\s+/g, ' ').slice(0, 160)}`).join('\n');
 }
 
 // ---------------------------------------------------------------- debtors
