@@ -191,8 +191,27 @@ async function pgCtl(bin: Binaries, args: string[]): Promise<void> {
 }
 
 /**
+ * The directory for the server's Unix-domain socket: its data directory, when the
+ * socket's path fits the kernel's limit (108 bytes with the terminating NUL) and the
+ * directory's name needs no quoting on pg_ctl's command line; otherwise none (TCP only).
+ * On the same machine a Unix socket costs the service and PostgreSQL markedly less CPU
+ * per statement than loopback TCP (measured with `npm run bench`, docs/scaling.md).
+ */
+export function socketDirectory(pgDir: string): string | undefined {
+  return /^[\w/.-]+$/.test(pgDir) && Buffer.byteLength(`${pgDir}/.s.PGSQL.65535`) < 108 ? pgDir : undefined;
+}
+
+/** The connection string's query naming the socket's directory, when the running server has one there. */
+async function socketQuery(pgDir: string, port: number): Promise<string> {
+  const dir = socketDirectory(pgDir);
+  return dir !== undefined && (await exists(path.join(dir, `.s.PGSQL.${port}`))) ? `?host=${encodeURIComponent(dir)}` : '';
+}
+
+/**
  * Starts the server on `port`; true when this call started it, false when another
- * process had started it a moment before (then that one is joined).
+ * process had started it a moment before (then that one is joined). It listens on
+ * 127.0.0.1 (for tools and the health checks) and, where it fits, on a Unix socket in
+ * its data directory (for the service's connections).
  */
 async function startOrJoin(bin: Binaries, pgDir: string, port: number): Promise<boolean> {
   try {
@@ -206,7 +225,7 @@ async function startOrJoin(bin: Binaries, pgDir: string, port: number): Promise<
       '-l',
       path.join(pgDir, 'server.log'),
       '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='${socketDirectory(pgDir) ?? ''}'`,
     ]);
     return true;
   } catch (err) {
@@ -254,6 +273,8 @@ export async function ensureEmbeddedPostgres(options: {
   }
   if (port === undefined) throw new DatabaseStartError(`the embedded PostgreSQL in ${pgDir} stopped as it started`, pgDir);
   const serverPort = port;
+  // A server started by an older version (or with a long path) has no socket: TCP then.
+  const viaSocket = await socketQuery(pgDir, serverPort);
   const admin = adminClient(serverPort);
   await admin.connect();
   try {
@@ -279,7 +300,7 @@ export async function ensureEmbeddedPostgres(options: {
     dataDir: pgDir,
     startedHere,
     connectionString: (database) =>
-      `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${serverPort}/${encodeURIComponent(database)}`,
+      `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${serverPort}/${encodeURIComponent(database)}${viaSocket}`,
     alive: async () => (await runningPostmasterPort(pgDir)) !== undefined,
     async restart() {
       const running = await runningPostmasterPort(pgDir);
