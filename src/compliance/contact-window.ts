@@ -92,8 +92,23 @@ export function nextWindowOpening(at: Date): Date {
   throw new InvariantError('no contact window within 30 days', { at: at.toISOString() });
 }
 
+/**
+ * The last answer of checkContactWindow and the minute it is for: the window opens and
+ * closes on whole minutes, so every turn within one minute gets the same answer without
+ * the time-zone arithmetic again (each turn asks it).
+ */
+let lastCheck: { minute: number; check: WindowCheck } | undefined;
+
 /** Whether the law's window allows a collection contact at `at`; if not, why and when next. */
 export function checkContactWindow(at: Date): WindowCheck {
+  const minute = Math.floor(at.getTime() / 60_000);
+  if (lastCheck?.minute === minute) return lastCheck.check;
+  const check = computeContactWindow(at);
+  lastCheck = { minute, check };
+  return check;
+}
+
+function computeContactWindow(at: Date): WindowCheck {
   const t = local(at);
   const status = dayStatus(t.startOf('day'));
   if ('hours' in status) {
