@@ -61,6 +61,9 @@ export async function agreementOf(knex: Knex, conversationId: string, debtorId: 
 export async function recordForReview(knex: Knex, turn: TurnFacts, threshold: number, clock: Clock): Promise<number | undefined> {
   const reasons = reviewReasons(turn, threshold);
   if (reasons.length === 0) return undefined;
+  // Masking the debtor's names can only remove words: a text with no words left without
+  // them has none with them either, and nothing needs to be read for it.
+  if (turn.nlu && !hasWords(maskPersonalData(turn.nlu.text, { names: [] }))) return undefined;
   const message = (await knex('messages as m')
     .join('conversations as c', 'c.id', 'm.conversation_id')
     .where({ 'm.channel': turn.channel, 'm.external_id': turn.messageId, 'm.direction': 'in' })
