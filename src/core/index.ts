@@ -14,3 +14,4 @@ export * from './calendar.js';
 export { KeyedSerialQueue } from './keyed-queue.js';
 export { hasControlCharacters, normalizeUserId } from './ids.js';
 export { splitAtSentences } from './split-text.js';
+export { remoteWaiting, whileRemote } from './remote-wait.js';

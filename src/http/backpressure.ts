@@ -8,7 +8,8 @@
  * counted: they are cheap, and health checks must answer while the service sheds load.
  *
  * Two bounds:
- * - `max` requests in flight (HTTP_MAX_IN_FLIGHT), always;
+ * - `max` requests in flight (HTTP_MAX_IN_FLIGHT), always; a request waiting on a remote
+ *   service (the OpenAI fallback: up to its budget of seconds) is not counted meanwhile;
  * - a latency target (HTTP_QUEUE_TARGET_MS): a count alone bounds latency at
  *   max ÷ throughput, which grows when the machine slows down (a noisy neighbour, a slow
  *   database). Every interval the requests that finished are looked at; when their mean
@@ -18,6 +19,7 @@
  */
 import type { RequestHandler } from 'express';
 import { Counter } from 'prom-client';
+import { remoteWaiting } from '../core/index.js';
 import { registry } from '../metrics.js';
 
 const shed = new Counter({
@@ -97,8 +99,10 @@ export function inFlightLimit(options: InFlightOptions): InFlightLimit {
 
   const middleware: RequestHandler = (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
-    if (max > 0 && current >= max) return refuse(res, 'in_flight', `the service is at its limit of ${max} requests in flight`);
-    if (target > 0 && overloaded && current >= limit) return refuse(res, 'latency', `requests are queueing beyond ${target} ms`);
+    // Requests parked on a remote call (the OpenAI fallback) use neither CPU nor the database.
+    const working = current - remoteWaiting();
+    if (max > 0 && working >= max) return refuse(res, 'in_flight', `the service is at its limit of ${max} requests in flight`);
+    if (target > 0 && overloaded && working >= limit) return refuse(res, 'latency', `requests are queueing beyond ${target} ms`);
     current++;
     const started = now();
     let done = false;

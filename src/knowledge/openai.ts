@@ -6,6 +6,7 @@
  * every debtor, and masking them would hide the very addresses and numbers asked for.
  */
 import OpenAI from 'openai';
+import { whileRemote } from '../core/index.js';
 import { estimateCostUsd, maskForExternal, type LlmCallRecorder } from '../nlu/index.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
@@ -72,7 +73,7 @@ export function createOpenAiEmbedder(c: OpenAiConnection & { model?: string }): 
         const started = performance.now();
         let response;
         try {
-          response = await openai.embeddings.create({ model, input: batch, encoding_format: 'float' });
+          response = await whileRemote(() => openai.embeddings.create({ model, input: batch, encoding_format: 'float' }));
         } catch (err) {
           await recordCall(c, { model, purpose: 'document_embedding', tokensIn: 0, tokensOut: 0, latencyMs: performance.now() - started, status: statusOf(err), error: (err as Error).message, costUsd: 0 });
           throw err;

@@ -6,6 +6,7 @@
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
+import { whileRemote } from '../core/index.js';
 import { log as processLog, type Logger } from '../log.js';
 import { INTENTS, type Intent, type LlmCallRecord, type LlmCallRecorder } from './types.js';
 
@@ -243,6 +244,11 @@ export class OpenAiClassifier {
 
   /** The intent, or null when the call was skipped, failed, answered nonsense or ran out of budget. */
   async classify(text: string, conversationId?: ConversationIdSource, names?: readonly string[]): Promise<OpenAiAnswer | null> {
+    // The turn waits on the network here, not on this machine (the HTTP bound lets in another).
+    return whileRemote(() => this.classifyRemotely(text, conversationId, names));
+  }
+
+  private async classifyRemotely(text: string, conversationId?: ConversationIdSource, names?: readonly string[]): Promise<OpenAiAnswer | null> {
     const base = { model: this.options.model, purpose: 'intent' };
     if (!this.breaker.allow()) {
       this.record({ ...base, tokensIn: 0, tokensOut: 0, latencyMs: 0, status: 'circuit_open', costUsd: 0, error: 'circuit open' }, conversationId);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
 import pg from 'pg';
-import { loadConfig } from '../../src/core/index.js';
+import { loadConfig, whileRemote } from '../../src/core/index.js';
 import { inFlightLimit } from '../../src/http/backpressure.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
@@ -147,6 +147,25 @@ describe('backpressure: HTTP_QUEUE_TARGET_MS', () => {
     fast.forEach((r) => r.finish());
     assert.equal(limit.overloaded(), false);
     assert.ok(Array.from({ length: 30 }, () => through(limit)).every((r) => r.admitted));
+  });
+
+  it('does not count a request while it waits on a remote service (the OpenAI fallback)', async () => {
+    const limit = inFlightLimit({ max: 2, now: () => 0 });
+    const a = through(limit);
+    let answer!: () => void;
+    // The first request's turn calls out: while it waits, it is not working on this machine.
+    const out = whileRemote(() => new Promise<void>((resolve) => (answer = resolve)));
+    const b = through(limit);
+    const c = through(limit);
+    assert.ok(a.admitted && b.admitted && c.admitted, 'one parked on the network: a third is let in');
+    const d = through(limit);
+    assert.equal(d.admitted, false, 'two working and one waiting: the bound holds');
+    answer();
+    await out;
+    b.finish();
+    assert.equal(through(limit).admitted, false, 'back from the network it counts again: a, c working');
+    c.finish();
+    assert.equal(through(limit).admitted, true);
   });
 
   it('never refuses while requests are fast, however many arrive at once', () => {
