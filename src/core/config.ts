@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -34,7 +35,12 @@ export const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, { message: 'expected a postgres:// or postgresql:// connection URL' })
     .optional(),
-  DATABASE_POOL_MAX: positiveInt('a positive whole number of connections').default(10),
+  /**
+   * Connections in the turn's pool. Default: two per CPU, at least 4 — measured with
+   * `npm run bench` on two cores, 4 connections carried more turns than 10 (fewer
+   * backends competing for the same cores); docs/scaling.md has the connection budget.
+   */
+  DATABASE_POOL_MAX: positiveInt('a positive whole number of connections').default(() => Math.max(4, 2 * os.availableParallelism())),
   EMBEDDED_PG_PORT: port.optional(),
   DEMO_DATA: bool.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -52,9 +58,10 @@ export const envSchema = z.object({
   /**
    * Backpressure: requests (other than GET) one process works on at once; past it the
    * REST chat API and the webhooks answer 503 with Retry-After at once instead of
-   * queueing (docs/scaling.md). 0 turns the bound off.
+   * queueing (docs/scaling.md). 0 turns the bound off. Default: 8 per CPU — measured with
+   * `npm run bench`, throughput peaks well below that, and more in flight only waits.
    */
-  HTTP_MAX_IN_FLIGHT: z.coerce.number({ message: 'expected a whole number of requests (0 turns the bound off)' }).int().min(0).default(64),
+  HTTP_MAX_IN_FLIGHT: z.coerce.number({ message: 'expected a whole number of requests (0 turns the bound off)' }).int().min(0).default(() => 8 * os.availableParallelism()),
   /**
    * Backpressure in time: when requests' mean latency passes this many milliseconds, only
    * as many are let in as finish within it (throughput × target); 0 turns it off.

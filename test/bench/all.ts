@@ -70,7 +70,7 @@ export async function compare(o: CompareOptions): Promise<void> {
   if (o.ceiling && !(await findPgbench())) throw new Error('pgbench not found: apt-get install postgresql-contrib, or set PGBENCH');
   console.log(
     `acuerdo benchmark: ${debtors} debtors, levels ${lv.join(',')}, ${warmup} s + ${seconds} s per level, ${os.cpus().length} CPUs, ` +
-      `server pool ${env('BENCH_POOL', 10)}, HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 'default'}; load ${loadAverage()}`,
+      `server pool ${process.env.BENCH_POOL ?? 'default'}, HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 'default'}; load ${loadAverage()}`,
   );
   const db = await benchDatabase('all');
   const servers: ServerProcess[] = [];

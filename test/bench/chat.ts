@@ -15,7 +15,7 @@
  *   BENCH_MIX=short     only the short flow (hola → cédula → 4 digits → quiero pagar → 1 → sí)
  *   BENCH_MODE=memory   BENCH_OPEN conversations (default 100,000) opened one by one, then
  *                       the server's memory and the throughput measured again (docs/scaling.md)
- *   BENCH_POOL          the server's DATABASE_POOL_MAX (default 10)
+ *   BENCH_POOL          the server's DATABASE_POOL_MAX (default: the service's)
  *   BENCH_MAX_IN_FLIGHT the server's HTTP_MAX_IN_FLIGHT (default: the service's)
  *   BENCH_PROFILE=<dir> the server writes a V8 CPU profile there
  *   BENCH_STATEMENTS=1  after the sweep, the statements PostgreSQL ran most (pg_stat_statements)
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const server = await startAcuerdo(db.url);
   try {
     console.log(
-      `acuerdo chat benchmark: ${debtors} debtors, ${os.cpus().length} CPUs, server pool ${env('BENCH_POOL', 10)}, ` +
+      `acuerdo chat benchmark: ${debtors} debtors, ${os.cpus().length} CPUs, server pool ${process.env.BENCH_POOL ?? 'default'}, ` +
         `HTTP_MAX_IN_FLIGHT ${process.env.BENCH_MAX_IN_FLIGHT ?? 'default'}, turn durability ${process.env.TURN_DURABILITY ?? 'all'}; load ${loadAverage()}`,
     );
     const run = await sweepAcuerdo(db, { port: server.port, pid: server.child.pid }, {

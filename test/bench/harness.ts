@@ -630,7 +630,7 @@ export function startAcuerdo(url: string, extraEnv: Record<string, string> = {})
     [...profile, '--import', 'tsx', path.join(root, 'src/main.ts')],
     {
       DATABASE_URL: url,
-      DATABASE_POOL_MAX: String(env('BENCH_POOL', 10)),
+      ...(process.env.BENCH_POOL ? { DATABASE_POOL_MAX: process.env.BENCH_POOL } : {}),
       ...(process.env.BENCH_MAX_IN_FLIGHT ? { HTTP_MAX_IN_FLIGHT: process.env.BENCH_MAX_IN_FLIGHT } : {}),
       PORT: '0',
       HOST: '127.0.0.1',
