@@ -109,8 +109,8 @@ export interface TurnWrite {
   isNew: boolean;
   previousState: string;
   messages: StoredMessage[];
-  /** Replies for the outbox, with the status they start in (sent for channels answered inline). */
-  outbox?: { recipient: string; replies: Reply[]; status: 'pending' | 'sent'; kind: string };
+  /** Replies for the outbox, with the status they start in (none for channels answered inline: the caller delivers them). */
+  outbox?: { recipient: string; replies: Reply[]; status: 'pending'; kind: string };
   /** Rows the turn's effects add (agreements, opt-outs, events), written in the same transaction. */
   rows: TurnRow[];
   /** Commit synchronously (wait for the WAL flush). */

@@ -141,9 +141,8 @@ export function createDecider(
       expectedVersion: isNew ? undefined : conv.version,
       previousState,
       messages,
-      outbox: step.replies.length
-        ? { recipient: message.from, replies: step.replies, status: deps.inline.has(message.channel) ? 'sent' : 'pending', kind: 'reply' }
-        : undefined,
+      // Replies answered in the caller's response need no queue: the messages record them.
+      outbox: step.replies.length && !deps.inline.has(message.channel) ? { recipient: message.from, replies: step.replies, status: 'pending', kind: 'reply' } : undefined,
       now,
     };
     const result: EngineTurnResult = {

@@ -1,6 +1,6 @@
 /**
  * Deliver: what follows a committed turn — its replies leave through the outbox (or in
- * the caller's response, for channels answered inline), a revocation cancels what was
+ * the caller's response, for channels answered inline, with no outbox row), a revocation cancels what was
  * queued for the person, an agreement gets its after-steps, and the metrics count it.
  */
 import { revokeChannel } from '../compliance/index.js';
@@ -54,8 +54,8 @@ export function createDelivery(deps: DeliveryDeps): (message: InboundMessage, ou
         log.error({ err, reference: e.reference }, 'after-agreement step failed; the scheduled jobs will catch up'),
       );
     }
-    if (outboxId === undefined) return;
-    if (deps.inline.has(message.channel)) messagesTotal.inc({ channel: message.channel, direction: 'out' }, result.replies.length);
-    else void deps.outbox?.dispatch([outboxId]);
+    if (deps.inline.has(message.channel)) {
+      if (result.replies.length) messagesTotal.inc({ channel: message.channel, direction: 'out' }, result.replies.length);
+    } else if (outboxId !== undefined) void deps.outbox?.dispatch([outboxId]);
   };
 }

@@ -17,7 +17,8 @@
  *
  * Ids go through the one normalization every layer uses (normalizeUserId); a control
  * character in any id, or a NUL in the text, is refused with 400 and a JSON reason.
- * Replies are delivered in the response (the outbox row is stored as sent). A message
+ * Replies are delivered in the response (stored as the conversation's messages; nothing
+ * is queued in the outbox). A message
  * sent again with the same id gets the first answer again (`duplicate: true`), so a
  * client retries safely; without an id each request is a new message (at least once).
  */

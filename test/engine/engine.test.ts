@@ -292,7 +292,8 @@ describe('the conversation engine', function () {
       const conv = await f.knex('conversations').where({ id: start.conversationId }).first();
       assert.equal(conv.message_count, 1, 'the failed turn left no trace');
       assert.equal(await f.knex('messages').where({ external_id: 'boom-1' }).first(), undefined);
-      assert.equal(await f.knex('outbox').where({ conversation_id: start.conversationId }).count<{ n: string }[]>('* as n').then((r) => Number(r[0]?.n)), 1);
+      const count = (q: { count: (c: string) => Promise<unknown> }) => q.count('* as n').then((r) => Number((r as { n: string }[])[0]?.n));
+      assert.equal(await count(f.knex('messages').where({ conversation_id: start.conversationId })), 1 + start.replies.length, 'only the first turn is stored');
       const retry = await chat.send('93388915', { messageId: 'boom-1' });
       assert.equal(retry.duplicate, false, 'a failed delivery can be retried with the same id');
       assert.equal(retry.state, 'verificar_identidad');
@@ -360,8 +361,8 @@ describe('the conversation engine', function () {
     assert.equal(row.external_id, 'tg-1');
 
     const api = await new Chat(f.engine).send('hola');
-    const apiRow = await f.knex('outbox').where({ conversation_id: api.conversationId }).first();
-    assert.equal(apiRow.status, 'sent', 'delivered in the HTTP response');
-    assert.deepEqual(apiRow.payload, api.replies);
+    assert.equal(await f.knex('outbox').where({ conversation_id: api.conversationId }).first(), undefined, 'delivered in the HTTP response: nothing queued');
+    const stored = await f.knex('messages').where({ conversation_id: api.conversationId, direction: 'out' }).orderBy('id').pluck('text');
+    assert.deepEqual(stored, api.replies.map((r) => r.text), 'the replies are recorded as the conversation’s messages');
   });
 });
