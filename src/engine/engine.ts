@@ -84,6 +84,12 @@ export interface Engine extends MessageHandler {
   reset(channel: ChannelName, userId: string): Promise<{ conversationId: string | null }>;
   transcript(conversationId: string): Promise<Transcript | undefined>;
   /**
+   * Whether this process holds the channel user's live conversation as its last turn
+   * left it (the turn cache). Another process may have changed it since; the next turn
+   * finds out when it saves.
+   */
+  hasLive(channel: ChannelName, userId: string): boolean;
+  /**
    * The flow's timeout warning for a silent conversation (the scheduler sends it
    * through the outbox): the conversation's flow's `timeout_warning` messages.
    */
@@ -195,6 +201,8 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     transcript: (conversationId) => loadTranscript(knex, conversationId),
+
+    hasLive: (channel, userId) => persister.live(channel, normalizeUserId(channel, userId)) !== undefined,
 
     timeoutWarning(conversation, hoursLeft) {
       const flow = flows.get(conversation.flow) ?? defaultFlow;

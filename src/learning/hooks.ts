@@ -126,9 +126,15 @@ export function withLearning(engine: Engine, options: LearningHooksOptions): Eng
     flows: engine.flows,
     reset: (channel, userId) => engine.reset(channel, userId),
     transcript: (id) => engine.transcript(id),
+    hasLive: (channel, userId) => engine.hasLive(channel, userId),
     timeoutWarning: (conversation, hoursLeft) => engine.timeoutWarning(conversation, hoursLeft),
     async handle(message) {
-      if (ratingsOn() && message.from && message.channel) {
+      // A rating is asked when a turn closes the conversation, and that turn drops it from
+      // the engine's cache: a debtor whose live conversation this process holds is not
+      // answering one, and nothing needs to be read. (If another process closed it and
+      // asked meanwhile, the answer starts a new conversation; the rating stays unanswered
+      // and is never applied to the later one: see pendingRating.)
+      if (ratingsOn() && message.from && message.channel && !engine.hasLive(message.channel, message.from)) {
         try {
           const pending = await pendingRating(knex, message.channel, message.from, clock.now());
           const done = pending ? await answerRating(message, pending) : undefined;

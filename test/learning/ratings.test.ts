@@ -94,6 +94,36 @@ describe('learning: the rating at the end of a conversation', function () {
     assert.equal((await db.knex('ratings').where({ user_id: 'tg-rate' }).first()).status, 'skipped');
   });
 
+  it('reads nothing for a debtor mid-conversation, and a question superseded by a later conversation is never answered by it', async () => {
+    const chat = new Chat(bot.engine, 'rate-5', 'api', clock);
+    const first = await chat.send('hola');
+    const sql: string[] = [];
+    const listen = (q: { sql: string }) => sql.push(q.sql);
+    db.knex.on('query', listen);
+    try {
+      await chat.send('93388915');
+    } finally {
+      db.knex.off('query', listen);
+    }
+    assert.ok(sql.length > 0, 'the turn was seen');
+    assert.equal(sql.filter((s) => /"ratings"/.test(s)).length, 0, 'the live conversation is held here: no rating to look for');
+
+    // Another process asked a question before this conversation opened (it closed an
+    // earlier one): a process without this conversation cached reads it, and the live
+    // conversation opened since supersedes it: the next message is for the bot, not the question.
+    await db.knex('ratings').insert({ conversation_id: first.conversationId, channel: 'api', user_id: 'rate-5', status: 'asked', asked_at: new Date(clock.now().getTime() - 60_000) });
+    const other = await startInstance(db.knex, clock);
+    try {
+      const elsewhere = new Chat(other.engine, 'rate-5', 'api', clock);
+      const turn = await elsewhere.send(CARLOS_DIGITS);
+      assert.equal(turn.conversationId, first.conversationId, 'the engine took the message in the live conversation');
+      assert.ok(!/Gracias por su calificación/.test(elsewhere.text));
+      assert.equal((await db.knex('ratings').where({ user_id: 'rate-5' }).first()).status, 'asked', 'the superseded question is left alone');
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('reports the distribution by portfolio, channel and week, and the comments', async () => {
     const report = await ratingReport(db.knex, { from: new Date(clock.now().getTime() - 7 * 86_400_000), to: new Date(clock.now().getTime() + 1) });
     assert.equal(report.total, 1);
