@@ -214,6 +214,11 @@ export async function startService(config: Config, log: Logger, options: Service
       },
     });
     const server = http.createServer(app);
+    // Kept-alive connections outlive a load balancer's idle timeout (60 s on the usual
+    // ones): with Node's 5 s default the server may close a connection just as a client or
+    // proxy sends on it, and that request fails ("socket hang up", a 502 at the balancer).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     for (const channel of channels) {
       channel.attachServer?.(server);
       started.push(channel);
