@@ -84,11 +84,12 @@ export interface Engine extends MessageHandler {
   reset(channel: ChannelName, userId: string): Promise<{ conversationId: string | null }>;
   transcript(conversationId: string): Promise<Transcript | undefined>;
   /**
-   * Whether this process holds the channel user's live conversation as its last turn
-   * left it (the turn cache). Another process may have changed it since; the next turn
-   * finds out when it saves.
+   * Whether the sender of a message about to be handled has a live conversation: from
+   * this process's cache (as its last turn left it; another process may have changed it
+   * since, which the turn finds out when it saves), or read from PostgreSQL — a read the
+   * message's turn then uses instead of repeating it.
    */
-  hasLive(channel: ChannelName, userId: string): boolean;
+  hasLiveConversation(message: InboundMessage): Promise<boolean>;
   /**
    * The flow's timeout warning for a silent conversation (the scheduler sends it
    * through the outbox): the conversation's flow's `timeout_warning` messages.
@@ -202,7 +203,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     transcript: (conversationId) => loadTranscript(knex, conversationId),
 
-    hasLive: (channel, userId) => persister.live(channel, normalizeUserId(channel, userId)) !== undefined,
+    hasLiveConversation: (message) => persister.lookAhead(sanitize(message)),
 
     timeoutWarning(conversation, hoursLeft) {
       const flow = flows.get(conversation.flow) ?? defaultFlow;

@@ -32,7 +32,17 @@ export interface TurnPersister {
   forget(channel: string, userId: string): void;
   /** The live conversation this process has cached for a channel user: its id and the debtor's known name. */
   live(channel: string, userId: string): { id: string; names: string[] } | undefined;
+  /**
+   * Whether the message's sender has a live conversation: from the cache, or read now the
+   * way the message's turn would read it — and then kept for that turn, which uses the
+   * read instead of repeating it.
+   */
+  lookAhead(message: InboundMessage): Promise<boolean>;
 }
+
+/** Reads done ahead of their turns, kept at most this many and this long (the turn normally follows at once). */
+const LOOK_AHEAD_KEEP = 1_000;
+const LOOK_AHEAD_MS = 10_000;
 
 export function createTurnPersister(deps: {
   knex: Knex;
@@ -45,6 +55,10 @@ export function createTurnPersister(deps: {
   const cacheSize = deps.cacheSize ?? DEFAULT_TURN_CACHE_SIZE;
   /** Live conversations as this process last saved them, by "channel:user" (most recent last). */
   const cache = new Map<string, ConversationRow>();
+
+  /** Reads done by lookAhead for turns not yet taken, by "channel:user" + message id (most recent last). */
+  const ahead = new Map<string, { conversation?: ConversationRow; duplicate: boolean; at: number }>();
+  const aheadKey = (key: string, messageId: string) => `${key}\u001f${messageId}`;
 
   /** Remembers a live conversation as saved, or forgets a closed one. */
   function remember(key: string, conv: ConversationRow, version: number): void {
@@ -73,7 +87,10 @@ export function createTurnPersister(deps: {
       const key = `${message.channel}:${message.from}`;
       const reader = optimisticSession(knex);
       const cached = cache.get(key);
-      const first = cached ? { conversation: cached, duplicate: false } : await reader.peek(message.channel, message.from, message.messageId);
+      const early = ahead.get(aheadKey(key, message.messageId));
+      if (early) ahead.delete(aheadKey(key, message.messageId));
+      const fresh = early && performance.now() - early.at < LOOK_AHEAD_MS ? early : undefined;
+      const first = cached ? { conversation: cached, duplicate: false } : (fresh ?? (await reader.peek(message.channel, message.from, message.messageId)));
       if (first.duplicate) return duplicateOutcome(key, first.conversation);
       const optimistic = await decide(reader, first.conversation, message, nlu, documents);
       try {
@@ -91,6 +108,14 @@ export function createTurnPersister(deps: {
     },
     forget(channel, userId) {
       cache.delete(`${channel}:${userId}`);
+    },
+    async lookAhead(message) {
+      const key = `${message.channel}:${message.from}`;
+      if (cache.has(key)) return true;
+      const read = await optimisticSession(knex).peek(message.channel, message.from, message.messageId);
+      ahead.set(aheadKey(key, message.messageId), { ...read, at: performance.now() });
+      if (ahead.size > LOOK_AHEAD_KEEP) ahead.delete(ahead.keys().next().value as string);
+      return read.conversation !== undefined;
     },
     live(channel, userId) {
       const c = cache.get(`${channel}:${userId}`);

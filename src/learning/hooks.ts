@@ -126,15 +126,17 @@ export function withLearning(engine: Engine, options: LearningHooksOptions): Eng
     flows: engine.flows,
     reset: (channel, userId) => engine.reset(channel, userId),
     transcript: (id) => engine.transcript(id),
-    hasLive: (channel, userId) => engine.hasLive(channel, userId),
+    hasLiveConversation: (message) => engine.hasLiveConversation(message),
     timeoutWarning: (conversation, hoursLeft) => engine.timeoutWarning(conversation, hoursLeft),
     async handle(message) {
-      // A rating is asked when a turn closes the conversation, and that turn drops it from
-      // the engine's cache: a debtor whose live conversation this process holds is not
-      // answering one, and nothing needs to be read. (If another process closed it and
-      // asked meanwhile, the answer starts a new conversation; the rating stays unanswered
-      // and is never applied to the later one: see pendingRating.)
-      if (ratingsOn() && message.from && message.channel && !engine.hasLive(message.channel, message.from)) {
+      // A rating is asked when a turn closes the conversation: a debtor with a live
+      // conversation is not answering one (a live conversation opened after the question
+      // supersedes it; see pendingRating), and the ratings need not be read. Whether there
+      // is one comes from the engine's cache, or from the read the turn would do anyway.
+      // (If another process closed a cached conversation and asked meanwhile, the answer
+      // starts a new conversation and the rating stays unanswered.)
+      const live = ratingsOn() && message.from && message.channel ? await engine.hasLiveConversation(message).catch(() => false) : true;
+      if (!live) {
         try {
           const pending = await pendingRating(knex, message.channel, message.from, clock.now());
           const done = pending ? await answerRating(message, pending) : undefined;

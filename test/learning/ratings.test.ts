@@ -109,13 +109,24 @@ describe('learning: the rating at the end of a conversation', function () {
     assert.equal(sql.filter((s) => /"ratings"/.test(s)).length, 0, 'the live conversation is held here: no rating to look for');
 
     // Another process asked a question before this conversation opened (it closed an
-    // earlier one): a process without this conversation cached reads it, and the live
-    // conversation opened since supersedes it: the next message is for the bot, not the question.
+    // earlier one). A process without this conversation cached reads the live conversation
+    // once — the read its turn uses — and the live conversation opened since supersedes
+    // the question: the next message is for the bot.
     await db.knex('ratings').insert({ conversation_id: first.conversationId, channel: 'api', user_id: 'rate-5', status: 'asked', asked_at: new Date(clock.now().getTime() - 60_000) });
     const other = await startInstance(db.knex, clock);
     try {
       const elsewhere = new Chat(other.engine, 'rate-5', 'api', clock);
-      const turn = await elsewhere.send(CARLOS_DIGITS);
+      const missed: string[] = [];
+      const record = (q: { sql: string }) => missed.push(q.sql);
+      db.knex.on('query', record);
+      let turn;
+      try {
+        turn = await elsewhere.send(CARLOS_DIGITS);
+      } finally {
+        db.knex.off('query', record);
+      }
+      assert.equal(missed.filter((q) => /select d\.duplicate/.test(q)).length, 1, 'the live conversation is read once for the hook and the turn');
+      assert.equal(missed.filter((q) => /"ratings"/.test(q)).length, 0);
       assert.equal(turn.conversationId, first.conversationId, 'the engine took the message in the live conversation');
       assert.ok(!/Gracias por su calificación/.test(elsewhere.text));
       assert.equal((await db.knex('ratings').where({ user_id: 'rate-5' }).first()).status, 'asked', 'the superseded question is left alone');
