@@ -54,7 +54,7 @@ export interface InFlightOptions {
 }
 
 /**
- * Counts requests other than GET/HEAD/OPTIONS from arrival to the end of the response;
+ * Counts requests other than GET/HEAD/OPTIONS from arrival until their response is ended;
  * past a bound the next one gets 503, `Retry-After: retryAfterSeconds`.
  */
 export function inFlightLimit(options: InFlightOptions): InFlightLimit {
@@ -112,7 +112,10 @@ export function inFlightLimit(options: InFlightOptions): InFlightLimit {
       current--;
       if (target > 0) finished(now() - started);
     };
-    res.once('finish', release);
+    // Released when the response is handed over (end() called), not when its last byte
+    // leaves: a client answered at once may send its next request before 'finish' fires,
+    // and would find its own previous request still counted.
+    res.once('prefinish', release);
     res.once('close', release);
     next();
   };

@@ -116,7 +116,7 @@ describe('backpressure: HTTP_QUEUE_TARGET_MS', () => {
     limit.middleware({ method: 'POST' } as Request, res as unknown as Response, () => {
       admitted = true;
     });
-    return { admitted, status: admitted ? undefined : res.statusCode, retryAfter: res.headers['retry-after'], finish: () => res.emit('finish') };
+    return { admitted, status: admitted ? undefined : res.statusCode, retryAfter: res.headers['retry-after'], finish: () => res.emit('prefinish') };
   }
 
   it('lets in only throughput × target while the mean latency is over the target, and everything again once it falls', () => {
