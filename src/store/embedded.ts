@@ -204,7 +204,8 @@ export function socketDirectory(pgDir: string): string | undefined {
 /** The connection string's query naming the socket's directory, when the running server has one there. */
 async function socketQuery(pgDir: string, port: number): Promise<string> {
   const dir = socketDirectory(pgDir);
-  return dir !== undefined && (await exists(path.join(dir, `.s.PGSQL.${port}`))) ? `?host=${encodeURIComponent(dir)}` : '';
+  const socket = dir === undefined ? undefined : await fs.stat(path.join(dir, `.s.PGSQL.${port}`)).catch(() => undefined);
+  return socket?.isSocket() ? `?host=${encodeURIComponent(dir as string)}` : '';
 }
 
 /**
@@ -213,7 +214,7 @@ async function socketQuery(pgDir: string, port: number): Promise<string> {
  * 127.0.0.1 (for tools and the health checks) and, where it fits, on a Unix socket in
  * its data directory (for the service's connections).
  */
-async function startOrJoin(bin: Binaries, pgDir: string, port: number): Promise<boolean> {
+async function startOrJoin(bin: Binaries, pgDir: string, port: number, socket: string | null = socketDirectory(pgDir) ?? null): Promise<boolean> {
   try {
     await pgCtl(bin, [
       'start',
@@ -225,16 +226,18 @@ async function startOrJoin(bin: Binaries, pgDir: string, port: number): Promise<
       '-l',
       path.join(pgDir, 'server.log'),
       '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='${socketDirectory(pgDir) ?? ''}'`,
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='${socket ?? ''}'`,
     ]);
     return true;
   } catch (err) {
     // Another process may have started it a moment ago: join that one.
     const running = await runningPostmasterPort(pgDir);
     if (running !== undefined && (await canConnect(running))) return false;
-    const tail = await fs.readFile(path.join(pgDir, 'server.log'), 'utf8').catch(() => '');
+    const tail = (await fs.readFile(path.join(pgDir, 'server.log'), 'utf8').catch(() => '')).split('\n').slice(-8).join('\n');
+    // A file system that cannot hold a socket (some mounted volumes): TCP only, as before.
+    if (socket !== null && /Unix-domain socket/.test(tail)) return startOrJoin(bin, pgDir, port, null);
     throw new DatabaseStartError(
-      `Could not start the embedded PostgreSQL in ${pgDir}: ${(err as Error).message}\n${tail.split('\n').slice(-8).join('\n')}`,
+      `Could not start the embedded PostgreSQL in ${pgDir}: ${(err as Error).message}\n${tail}`,
       pgDir,
       { cause: err },
     );

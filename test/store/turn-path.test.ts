@@ -1,7 +1,11 @@
 import { TEST_TIME } from '../support/ports.js';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { socketDirectory } from '../../src/store/embedded.js';
+import pg from 'pg';
+import { createLogger } from '../../src/log.js';
+import { ensureEmbeddedPostgres, socketDirectory } from '../../src/store/embedded.js';
 import { freshDatabase, testServer, type TestDatabase } from '../support/db.js';
 
 describe('the database under the turn path', () => {
@@ -26,6 +30,35 @@ describe('the database under the turn path', () => {
         assert.equal(rows[0]?.addr, null);
       } finally {
         await db.drop();
+      }
+    });
+  });
+
+  describe('the embedded server where no socket can be made', () => {
+    it('starts on TCP alone, and the connection string says so', async function () {
+      this.timeout(120_000);
+      const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'acuerdo-nosock-'));
+      await fs.chmod(dataDir, 0o755);
+      const log = createLogger({ level: 'silent', pretty: false });
+      try {
+        const first = await ensureEmbeddedPostgres({ dataDir, database: 'postgres', log });
+        const port = first.port;
+        await first.stop();
+        // A directory where the socket file would go: PostgreSQL cannot bind it.
+        await fs.mkdir(path.join(first.dataDir, `.s.PGSQL.${port}`));
+        const again = await ensureEmbeddedPostgres({ dataDir, port, database: 'postgres', log });
+        try {
+          assert.equal(new URL(again.connectionString('postgres')).searchParams.get('host'), null);
+          const client = new pg.Client({ connectionString: again.connectionString('postgres') });
+          await client.connect();
+          const { rows } = await client.query<{ addr: string | null }>('select inet_server_addr()::text as addr');
+          await client.end();
+          assert.equal(rows[0]?.addr, '127.0.0.1/32');
+        } finally {
+          await again.stop();
+        }
+      } finally {
+        await fs.rm(dataDir, { recursive: true, force: true });
       }
     });
   });
