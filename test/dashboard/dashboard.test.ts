@@ -139,6 +139,8 @@ describe('supervisor dashboard at /admin, in headless Chromium', function () {
     await page.evaluate((t) => sessionStorage.setItem('acuerdo.admin.token', t), 'a-token-that-was-rotated');
     await page.reload();
     await page.waitForFunction(() => /sesión expiró/.test(document.getElementById('login-error')?.textContent ?? ''));
+    // Every request the stale token made has answered (a late 401 would be blamed on the next test).
+    await page.waitForLoadState('networkidle');
     problems.splice(0); // the 401s
   });
 
