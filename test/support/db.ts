@@ -96,7 +96,17 @@ export async function freshDatabase(options: { migrated?: boolean } = {}): Promi
     knex,
     async drop() {
       await knex.destroy();
-      await adminQuery(`drop database if exists ${name} with (force)`);
+      // A role that is not a superuser (CI's Debian run) may not end an autovacuum worker
+      // that is in the database just then (42501); it finishes within moments.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await adminQuery(`drop database if exists ${name} with (force)`);
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '42501' || attempt === 20) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       created.delete(name);
     },
   };
