@@ -130,9 +130,9 @@ export function withLearning(engine: Engine, options: LearningHooksOptions): Eng
     timeoutWarning: (conversation, hoursLeft) => engine.timeoutWarning(conversation, hoursLeft),
     async handle(message) {
       // A rating is asked when a turn closes the conversation: a debtor with a live
-      // conversation is not answering one (a live conversation opened after the question
-      // supersedes it; see pendingRating), and the ratings need not be read. Whether there
-      // is one comes from the engine's cache, or from the read the turn would do anyway.
+      // conversation is not answering one (a conversation opened after the question
+      // supersedes it), and the ratings need not be read. Whether there is one comes from
+      // the engine's cache, or from the read the turn would do anyway.
       // (If another process closed a cached conversation and asked meanwhile, the answer
       // starts a new conversation and the rating stays unanswered.)
       const live = ratingsOn() && message.from && message.channel ? await engine.hasLiveConversation(message).catch(() => false) : true;

@@ -39,17 +39,16 @@ export function ratingFrom(message: Pick<InboundMessage, 'text' | 'buttonId'>): 
   return m ? Number(m[1]) : undefined;
 }
 
-/** The open question for this channel user, if any. */
+/**
+ * The open question for this channel user, if any. Asked only for a user with no live
+ * conversation (the learning hook): a conversation opened since the question supersedes it.
+ */
 export async function pendingRating(knex: Knex, channel: ChannelName, userId: string, now: Date): Promise<PendingRating | undefined> {
-  const row = (await knex('ratings as r')
-    .where({ 'r.channel': channel, 'r.user_id': userId })
-    .whereIn('r.status', ['asked', 'rated'])
-    // A live conversation opened since the question supersedes it: its "1" chooses a plan, it does not rate.
-    .whereNotExists((q) =>
-      q.select(knex.raw('1')).from('conversations as c').where({ 'c.channel': channel, 'c.user_id': userId }).whereIn('c.status', ['open', 'handoff']).whereRaw('c.opened_at > r.asked_at'),
-    )
-    .orderBy('r.id', 'desc')
-    .first('r.id', 'r.conversation_id', 'r.status', 'r.asked_at', 'r.rated_at')) as PendingRating | undefined;
+  const row = (await knex('ratings')
+    .where({ channel, user_id: userId })
+    .whereIn('status', ['asked', 'rated'])
+    .orderBy('id', 'desc')
+    .first('id', 'conversation_id', 'status', 'asked_at', 'rated_at')) as PendingRating | undefined;
   if (!row) return undefined;
   const open = row.status === 'asked' ? now.getTime() - row.asked_at.getTime() < RATING_OPEN_MS : row.rated_at !== null && now.getTime() - row.rated_at.getTime() < COMMENT_OPEN_MS;
   if (open) return row;

@@ -66,6 +66,8 @@ export function superviseDatabase(options: SupervisorOptions): Supervisor {
   const backoffMs = options.backoffMs ?? 1000;
   const clock = options.clock ?? systemClock;
   let current: DatabaseState = { status: 'up', recoveries: 0 };
+  /** When it went down, monotonic (how long it was down is a duration, not a date). */
+  let downAt = 0;
   let stopped = false;
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
@@ -76,11 +78,12 @@ export function superviseDatabase(options: SupervisorOptions): Supervisor {
   function goDown(reason: string): void {
     if (current.status !== 'up') return;
     current = { ...current, status: 'down', reason, since: clock.now() };
+    downAt = performance.now();
     log.error({ database: options.what, reason }, 'the database is down: chat and webhooks answer 503 until it is back');
   }
 
   function backUp(): void {
-    const downFor = current.since ? clock.now().getTime() - current.since.getTime() : 0;
+    const downFor = Math.round(performance.now() - downAt);
     current = { status: 'up', recoveries: current.recoveries + 1 };
     nextBackoff = backoffMs;
     log.warn({ database: options.what, downMs: downFor }, 'the database is back');
